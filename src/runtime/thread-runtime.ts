@@ -313,6 +313,7 @@ export class ThreadRuntime extends EventEmitter<ThreadRuntimeEvents> {
     }
     this.log.error({ actor: id, thread, reason: message, policy: record.policy }, 'crashed actor not restarted');
     this.records.delete(id);
+    this.directory.remove(id);
     if (thread === 0) void this.node.stop(id, false);
     else void this.request(thread, { op: 'stop', requestId: 0, id, normal: false }).catch(() => undefined);
     this.emit('actorStopped', id, message);
