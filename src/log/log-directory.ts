@@ -1,0 +1,151 @@
+/**
+ * One log directory (`--data-dir`) and the partition logs in it, with Kafka's bookkeeping files:
+ *
+ *   .samsa-clean-shutdown             written last by a clean close, removed at open: its
+ *                                     absence at open means the last stop was unclean
+ *   recovery-point-offset-checkpoint  per partition, the offset below which all is fsynced
+ *   log-start-offset-checkpoint       per partition, the log start offset (DeleteRecords)
+ *
+ * Checkpoint files use Kafka's text format: a version line (0), a count line, then one
+ * "topic partition offset" line per partition. They are written atomically (temp, fsync, rename).
+ *
+ * After an unclean stop, each log scans only the segments at or past its recovery point, so
+ * recovery time grows with the unflushed tail, not with the size of the log.
+ */
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { DEFAULT_LOG_CONFIG, type LogConfig } from './log-config.js';
+import { nodeFileSystem, type LogFileSystem } from './log-file-system.js';
+import { PartitionLog, partitionDirectory } from './partition-log.js';
+
+export const CLEAN_SHUTDOWN_FILE = '.samsa-clean-shutdown';
+export const RECOVERY_CHECKPOINT_FILE = 'recovery-point-offset-checkpoint';
+export const LOG_START_CHECKPOINT_FILE = 'log-start-offset-checkpoint';
+
+const PARTITION_DIRECTORY = /^(.+)-(\d+)$/;
+
+export interface LogDirectoryOptions {
+  readonly root: string;
+  readonly fs?: LogFileSystem;
+  readonly now?: () => number;
+  readonly log?: Logger;
+  /** Config of a partition when it is opened (its topic's settings); default Kafka's. */
+  readonly configFor?: (topic: string, partition: number) => LogConfig;
+}
+
+export class LogDirectory {
+  readonly root: string;
+  /** True when the previous stop was unclean (no marker found). */
+  readonly recoveredFromUncleanStop: boolean;
+  private readonly fs: LogFileSystem;
+  private readonly now: () => number;
+  private readonly log: Logger | undefined;
+  private readonly configFor: (topic: string, partition: number) => LogConfig;
+  private readonly logs = new Map<string, PartitionLog>();
+
+  constructor(options: LogDirectoryOptions) {
+    this.root = options.root;
+    this.fs = options.fs ?? nodeFileSystem;
+    this.now = options.now ?? Date.now;
+    this.log = options.log;
+    this.configFor = options.configFor ?? (() => DEFAULT_LOG_CONFIG);
+    this.fs.mkdir(this.root);
+    const marker = path.join(this.root, CLEAN_SHUTDOWN_FILE);
+    const clean = this.fs.exists(marker);
+    const hasData = this.fs.readdir(this.root).some((name) => PARTITION_DIRECTORY.test(name));
+    this.recoveredFromUncleanStop = !clean && hasData;
+    if (clean) {
+      this.fs.unlink(marker);
+      this.fs.fsyncDirectory(this.root);
+    }
+    const recoveryPoints = this.readCheckpoint(RECOVERY_CHECKPOINT_FILE);
+    const logStarts = this.readCheckpoint(LOG_START_CHECKPOINT_FILE);
+    for (const name of this.fs.readdir(this.root)) {
+      const match = PARTITION_DIRECTORY.exec(name);
+      if (!match) continue;
+      const [, topic, partitionText] = match;
+      const partition = Number(partitionText);
+      const key = `${topic} ${partition}`;
+      this.logs.set(name, new PartitionLog({
+        directory: path.join(this.root, name),
+        config: this.configFor(topic!, partition),
+        fs: this.fs,
+        now: this.now,
+        log: this.log,
+        recoveryPoint: recoveryPoints.get(key) ?? 0,
+        logStartOffset: logStarts.get(key) ?? 0,
+        recover: !clean,
+      }));
+    }
+  }
+
+  get(topic: string, partition: number): PartitionLog | undefined {
+    return this.logs.get(`${topic}-${partition}`);
+  }
+
+  getOrCreate(topic: string, partition: number, config?: LogConfig): PartitionLog {
+    const name = `${topic}-${partition}`;
+    let log = this.logs.get(name);
+    if (!log) {
+      log = new PartitionLog({ directory: partitionDirectory(this.root, topic, partition), config: config ?? this.configFor(topic, partition), fs: this.fs, now: this.now, log: this.log });
+      this.fs.fsyncDirectory(this.root);
+      this.logs.set(name, log);
+    }
+    return log;
+  }
+
+  delete(topic: string, partition: number): void {
+    const name = `${topic}-${partition}`;
+    this.logs.get(name)?.deleteAll();
+    this.logs.delete(name);
+  }
+
+  entries(): [string, PartitionLog][] {
+    return [...this.logs.entries()];
+  }
+
+  /** Writes both checkpoint files from the logs' current recovery points and start offsets. */
+  checkpoint(): void {
+    const recovery: string[] = [];
+    const starts: string[] = [];
+    for (const [name, log] of this.logs) {
+      const match = PARTITION_DIRECTORY.exec(name)!;
+      recovery.push(`${match[1]} ${match[2]} ${log.recoveryPoint}`);
+      starts.push(`${match[1]} ${match[2]} ${log.logStartOffset}`);
+    }
+    this.writeCheckpoint(RECOVERY_CHECKPOINT_FILE, recovery);
+    this.writeCheckpoint(LOG_START_CHECKPOINT_FILE, starts);
+  }
+
+  /** Flushes every log, writes the checkpoints, closes the logs, then the clean-shutdown marker. */
+  async close(): Promise<void> {
+    await Promise.all([...this.logs.values()].map((log) => log.flush().catch(() => undefined)));
+    this.checkpoint();
+    for (const log of this.logs.values()) log.close();
+    this.fs.writeFileAtomic(path.join(this.root, CLEAN_SHUTDOWN_FILE), new Uint8Array(0));
+  }
+
+  private readCheckpoint(file: string): Map<string, number> {
+    const entries = new Map<string, number>();
+    const full = path.join(this.root, file);
+    if (!this.fs.exists(full)) return entries;
+    const lines = Buffer.from(this.fs.readFile(full)).toString('utf8').split('\n');
+    const count = Number(lines[1]);
+    if (lines[0] !== '0' || !Number.isInteger(count)) {
+      this.log?.warn({ file: full }, 'unreadable checkpoint file ignored; full recovery');
+      return entries;
+    }
+    for (const line of lines.slice(2, 2 + count)) {
+      const parts = line.split(' ');
+      const offset = Number(parts.pop());
+      const partition = parts.pop();
+      if (Number.isSafeInteger(offset) && partition !== undefined) entries.set(`${parts.join(' ')} ${partition}`, offset);
+    }
+    return entries;
+  }
+
+  private writeCheckpoint(file: string, lines: string[]): void {
+    const text = ['0', String(lines.length), ...lines, ''].join('\n');
+    this.fs.writeFileAtomic(path.join(this.root, file), new TextEncoder().encode(text));
+  }
+}

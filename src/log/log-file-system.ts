@@ -1,0 +1,76 @@
+/**
+ * The disk, behind an interface: the log does all its file I/O through this, so tests can inject
+ * faults (ENOSPC, EIO, EACCES after N bytes) and the deterministic runtime can later simulate it.
+ *
+ * Writes and reads go to the page cache and are synchronous (a few microseconds for a batch);
+ * fsync, which can take milliseconds, is asynchronous so appenders keep going while it runs and
+ * share it (group commit).
+ */
+import fs from 'node:fs';
+
+export interface LogFileSystem {
+  open(path: string, flags: 'r+' | 'w+' | 'a+' | 'r'): number;
+  close(fd: number): void;
+  size(fd: number): number;
+  /** Writes all of `bytes` at `position`. */
+  write(fd: number, bytes: Uint8Array, position: number): void;
+  /** Reads up to `length` bytes at `position` into `target`; returns the bytes read. */
+  read(fd: number, target: Uint8Array, position: number, length: number): number;
+  truncate(fd: number, length: number): void;
+  fsync(fd: number): Promise<void>;
+  exists(path: string): boolean;
+  readFile(path: string): Uint8Array;
+  /** Writes a whole small file atomically: temp file, fsync, rename, fsync of the directory. */
+  writeFileAtomic(path: string, bytes: Uint8Array): void;
+  rename(from: string, to: string): void;
+  unlink(path: string): void;
+  readdir(path: string): string[];
+  mkdir(path: string): void;
+  rmdir(path: string): void;
+  fsyncDirectory(path: string): void;
+}
+
+export const nodeFileSystem: LogFileSystem = {
+  open: (path, flags) => fs.openSync(path, flags),
+  close: (fd) => fs.closeSync(fd),
+  size: (fd) => fs.fstatSync(fd).size,
+  write(fd, bytes, position) {
+    let written = 0;
+    while (written < bytes.byteLength) {
+      written += fs.writeSync(fd, bytes, written, bytes.byteLength - written, position + written);
+    }
+  },
+  read: (fd, target, position, length) => fs.readSync(fd, target, 0, length, position),
+  truncate: (fd, length) => fs.ftruncateSync(fd, length),
+  fsync: (fd) =>
+    new Promise((resolve, reject) => {
+      fs.fsync(fd, (error) => (error ? reject(error) : resolve()));
+    }),
+  exists: (path) => fs.existsSync(path),
+  readFile: (path) => fs.readFileSync(path),
+  writeFileAtomic(path, bytes) {
+    const temporary = `${path}.tmp`;
+    const fd = fs.openSync(temporary, 'w');
+    try {
+      fs.writeSync(fd, bytes);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(temporary, path);
+    nodeFileSystem.fsyncDirectory(path.slice(0, path.lastIndexOf('/')) || '/');
+  },
+  rename: (from, to) => fs.renameSync(from, to),
+  unlink: (path) => fs.rmSync(path, { force: true }),
+  readdir: (path) => fs.readdirSync(path),
+  mkdir: (path) => fs.mkdirSync(path, { recursive: true }),
+  rmdir: (path) => fs.rmSync(path, { recursive: true, force: true }),
+  fsyncDirectory(path) {
+    const fd = fs.openSync(path, 'r');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  },
+};

@@ -1,0 +1,384 @@
+/**
+ * The commit log of one partition replica: an ordered set of segments in `<topic>-<partition>/`,
+ * the last of which (the active segment) takes appends.
+ *
+ *   logStartOffset        first offset a reader may ask for (advanced by retention/DeleteRecords)
+ *   recoveryPoint         offsets below it are fsynced; recovery scans only from its segment on
+ *   highWatermark         set from outside (replication); reads can be capped at it
+ *   logEndOffset          offset the next appended record gets
+ *
+ *   segments:  [0 .. 99] [100 .. 250] [251 .. (active)]
+ *                 ^logStartOffset=40        ^recoveryPoint=180     ^highWatermark ^logEndOffset
+ *
+ * Append path: parse each batch's 61-byte header, check its CRC-32C and size, rewrite its base
+ * offset in place (and, for LogAppendTime, its max timestamp and CRC), and write the bytes as
+ * they came: records are never decoded here. Compaction is the one path that decodes records.
+ */
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { KafkaError } from '../protocol/kafka-error.js';
+import type { LogConfig } from './log-config.js';
+import { nodeFileSystem, type LogFileSystem } from './log-file-system.js';
+import { lastOffsetOf, parseBatches, stampLogAppendTime, writeBaseOffset, type BatchHeader } from './record-batch.js';
+import { Segment, type ReadSlice } from './segment.js';
+import { completeInterruptedSwaps, listSegmentBaseOffsets } from './segment-files.js';
+
+export interface AppendResult {
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+  /** The append time stamped on the batches under LogAppendTime, else -1. */
+  readonly logAppendTimeMs: number;
+  readonly logStartOffset: number;
+}
+
+export interface ReadResult extends ReadSlice {
+  readonly highWatermark: number;
+  readonly logStartOffset: number;
+  readonly logEndOffset: number;
+}
+
+export interface PartitionLogOptions {
+  readonly directory: string;
+  readonly config: LogConfig;
+  readonly fs?: LogFileSystem;
+  readonly now?: () => number;
+  readonly log?: Logger;
+  /** From the recovery checkpoint; 0 when unknown. */
+  readonly recoveryPoint?: number;
+  /** From the log-start-offset checkpoint. */
+  readonly logStartOffset?: number;
+  /** After an unclean stop: check every segment at or past the recovery point. */
+  readonly recover?: boolean;
+}
+
+export class PartitionLog {
+  readonly directory: string;
+  config: LogConfig;
+  logStartOffset = 0;
+  highWatermark = 0;
+  recoveryPoint = 0;
+  /** Bytes cut off by recovery when this log was opened. */
+  readonly recoveredTruncatedBytes: number;
+  private readonly fs: LogFileSystem;
+  private readonly now: () => number;
+  private readonly log: Logger | undefined;
+  private segments: Segment[] = [];
+  private lastFlushMs: number;
+  private flushInFlight: Promise<void> | undefined;
+  /** Set when the disk failed in a way that leaves this log's state unknown (e.g. fsync EIO). */
+  private failure: KafkaError | undefined;
+
+  constructor(options: PartitionLogOptions) {
+    this.directory = options.directory;
+    this.config = options.config;
+    this.fs = options.fs ?? nodeFileSystem;
+    this.now = options.now ?? Date.now;
+    this.log = options.log;
+    this.lastFlushMs = this.now();
+    this.fs.mkdir(this.directory);
+    completeInterruptedSwaps(this.fs, this.directory);
+    const recoveryPoint = options.recoveryPoint ?? 0;
+    let truncated = 0;
+    const bases = listSegmentBaseOffsets(this.fs, this.directory);
+    for (let i = 0; i < bases.length; i++) {
+      const base = bases[i]!;
+      const nextBase = bases[i + 1] ?? Number.MAX_SAFE_INTEGER;
+      const mustRecover = (options.recover ?? false) && nextBase > recoveryPoint;
+      const opened = Segment.open(this.directory, base, this.fs, this.segmentOptions(), mustRecover);
+      this.segments.push(opened.segment);
+      truncated += opened.truncatedBytes;
+      if (opened.truncatedBytes > 0) {
+        // Anything after a corrupt batch is unreachable: drop the later segments.
+        for (const later of bases.slice(i + 1)) {
+          Segment.open(this.directory, later, this.fs, this.segmentOptions(), false).segment.delete();
+        }
+        break;
+      }
+    }
+    this.recoveredTruncatedBytes = truncated;
+    if (this.segments.length === 0) this.segments.push(Segment.create(this.directory, options.logStartOffset ?? 0, this.fs, this.segmentOptions()));
+    this.logStartOffset = Math.min(Math.max(options.logStartOffset ?? 0, this.segments[0]!.baseOffset), this.logEndOffset);
+    this.recoveryPoint = Math.min(recoveryPoint, this.logEndOffset);
+    this.highWatermark = this.logEndOffset;
+    if (truncated > 0) this.log?.warn({ directory: this.directory, truncatedBytes: truncated }, 'recovery cut a torn or corrupt tail');
+  }
+
+  get logEndOffset(): number {
+    return this.activeSegment.nextOffset;
+  }
+
+  get sizeBytes(): number {
+    return this.segments.reduce((sum, segment) => sum + segment.sizeBytes, 0);
+  }
+
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  private get activeSegment(): Segment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  /**
+   * Appends the batches in `bytes` (a produce request's records for this partition). Rejects the
+   * whole set, writing nothing, if any batch is corrupt or too large. Resolves once the flush
+   * policy is satisfied (after fsync when flush.messages is reached).
+   */
+  async append(bytes: Uint8Array): Promise<AppendResult> {
+    this.checkHealthy();
+    const headers = parseBatches(bytes);
+    if (headers.length === 0) throw new KafkaError('CORRUPT_MESSAGE', 'no record batch in the request');
+    for (const header of headers) {
+      if (header.sizeBytes > this.config.maxMessageBytes) {
+        throw new KafkaError('MESSAGE_TOO_LARGE', `batch of ${header.sizeBytes} bytes exceeds max.message.bytes ${this.config.maxMessageBytes}`);
+      }
+    }
+    if (bytes.byteLength > this.config.segmentBytes) {
+      throw new KafkaError('RECORD_LIST_TOO_LARGE', `${bytes.byteLength} bytes exceed segment.bytes ${this.config.segmentBytes}`);
+    }
+    const nowMs = this.now();
+    const baseOffset = this.logEndOffset;
+    let nextOffset = baseOffset;
+    const logAppendTime = this.config.messageTimestampType === 'LogAppendTime';
+    const assigned: BatchHeader[] = headers.map((header) => {
+      writeBaseOffset(bytes, header, nextOffset);
+      let updated: BatchHeader = { ...header, baseOffset: nextOffset };
+      if (logAppendTime) updated = stampLogAppendTime(bytes, updated, nowMs);
+      nextOffset = lastOffsetOf(updated) + 1;
+      return updated;
+    });
+    this.maybeRoll(bytes.byteLength, nowMs);
+    this.activeSegment.append(bytes, assigned, nowMs);
+    const result: AppendResult = {
+      baseOffset,
+      lastOffset: nextOffset - 1,
+      logAppendTimeMs: logAppendTime ? nowMs : -1,
+      logStartOffset: this.logStartOffset,
+    };
+    if (this.logEndOffset - this.recoveryPoint >= this.config.flushMessages) await this.flush();
+    return result;
+  }
+
+  /**
+   * Reads whole batches from the one holding `offset`, up to `maxBytes` (at least one batch),
+   * stopping below `maxOffset` (default: the high watermark). Empty at the end of the log.
+   */
+  read(offset: number, maxBytes: number, maxOffset = this.highWatermark): ReadResult {
+    this.checkHealthy();
+    if (offset < this.logStartOffset || offset > this.logEndOffset) {
+      throw new KafkaError('OFFSET_OUT_OF_RANGE', `offset ${offset} is outside [${this.logStartOffset}, ${this.logEndOffset}]`);
+    }
+    const empty: ReadResult = { bytes: new Uint8Array(0), firstOffset: offset, nextOffset: offset, highWatermark: this.highWatermark, logStartOffset: this.logStartOffset, logEndOffset: this.logEndOffset };
+    if (offset >= maxOffset) return empty;
+    for (let i = this.segmentIndexFor(offset); i < this.segments.length; i++) {
+      const segment = this.segments[i]!;
+      const batch = segment.findBatch(offset);
+      if (!batch) continue;
+      const slice = segment.read(batch.position, maxBytes, maxOffset);
+      if (!slice) return empty;
+      return { ...slice, highWatermark: this.highWatermark, logStartOffset: this.logStartOffset, logEndOffset: this.logEndOffset };
+    }
+    return empty;
+  }
+
+  /** ListOffsets by timestamp: the first batch whose max timestamp is >= `timestamp`. */
+  offsetForTimestamp(timestamp: number): { offset: number; timestamp: number } | undefined {
+    this.checkHealthy();
+    for (const segment of this.segments) {
+      const found = segment.findByTimestamp(timestamp);
+      if (found === undefined) continue;
+      const offset = Math.max(found, this.logStartOffset);
+      const batch = segment.findBatch(offset);
+      return { offset, timestamp: batch?.maxTimestamp ?? timestamp };
+    }
+    return undefined;
+  }
+
+  setHighWatermark(offset: number): void {
+    this.highWatermark = Math.max(this.logStartOffset, Math.min(offset, this.logEndOffset));
+  }
+
+  /** DeleteRecords: moves the log start offset up (never down), deleting whole segments below it. */
+  deleteRecordsBefore(offset: number): number {
+    this.checkHealthy();
+    if (offset > this.highWatermark) {
+      throw new KafkaError('OFFSET_OUT_OF_RANGE', `cannot delete records before ${offset}: the high watermark is ${this.highWatermark}`);
+    }
+    if (offset > this.logStartOffset) this.logStartOffset = offset;
+    while (this.segments.length > 1 && this.segments[1]!.baseOffset <= this.logStartOffset) this.segments.shift()!.delete();
+    return this.logStartOffset;
+  }
+
+  /**
+   * Cuts the log so that `offset` becomes the log end offset (a follower after a leader change).
+   * `offset` must be a batch boundary; a cut inside a batch is refused.
+   */
+  truncateTo(offset: number): void {
+    this.checkHealthy();
+    if (offset >= this.logEndOffset) return;
+    if (offset < this.logStartOffset) throw new KafkaError('OFFSET_OUT_OF_RANGE', `cannot truncate below the log start offset ${this.logStartOffset}`);
+    const index = this.segmentIndexFor(offset);
+    const segment = this.segments[index]!;
+    segment.truncateTo(offset);
+    for (const later of this.segments.splice(index + 1)) later.delete();
+    this.recoveryPoint = Math.min(this.recoveryPoint, offset);
+    this.highWatermark = Math.min(this.highWatermark, offset);
+  }
+
+  /** Starts a new active segment at the log end offset (if the active one is not empty). */
+  roll(): void {
+    if (this.activeSegment.isEmpty()) return;
+    this.activeSegment.persistIndexes();
+    this.segments.push(Segment.create(this.directory, this.logEndOffset, this.fs, this.segmentOptions()));
+    this.fs.fsyncDirectory(this.directory);
+  }
+
+  /**
+   * fsyncs everything up to the current log end offset. Callers arriving while an fsync runs wait
+   * for the next one, which covers all of them (group commit).
+   */
+  async flush(): Promise<void> {
+    const target = this.logEndOffset;
+    while (this.recoveryPoint < target) {
+      this.checkHealthy();
+      if (!this.flushInFlight) {
+        this.flushInFlight = this.flushOnce().finally(() => {
+          this.flushInFlight = undefined;
+        });
+      }
+      await this.flushInFlight;
+    }
+  }
+
+  /** flush.ms: flushes when the last flush is older than the setting. */
+  async maybeFlushOnTime(): Promise<void> {
+    if (this.recoveryPoint < this.logEndOffset && this.now() - this.lastFlushMs >= this.config.flushMs) await this.flush();
+  }
+
+  /**
+   * Retention: deletes whole segments (never the active one) older than retention.ms or beyond
+   * retention.bytes, advancing the log start offset. Returns how many segments went.
+   */
+  applyRetention(): number {
+    if (!this.config.cleanupPolicy.includes('delete')) return 0;
+    const nowMs = this.now();
+    let deleted = 0;
+    let total = this.sizeBytes;
+    while (this.segments.length > 1) {
+      const oldest = this.segments[0]!;
+      const expired = this.config.retentionMs >= 0 && oldest.maxTimestamp >= 0 && nowMs - oldest.maxTimestamp > this.config.retentionMs;
+      const oversize = this.config.retentionBytes >= 0 && total - oldest.sizeBytes >= this.config.retentionBytes;
+      if (!expired && !oversize) break;
+      total -= oldest.sizeBytes;
+      this.segments.shift()!.delete();
+      this.logStartOffset = Math.max(this.logStartOffset, this.segments[0]!.baseOffset);
+      deleted++;
+    }
+    if (this.highWatermark < this.logStartOffset) this.highWatermark = this.logStartOffset;
+    return deleted;
+  }
+
+  /** Segments that compaction may rewrite: every one but the active segment. */
+  cleanableSegments(): readonly Segment[] {
+    return this.segments.slice(0, -1);
+  }
+
+  /**
+   * Swaps a cleaned copy in for a segment, crash-safely: the cleaned bytes are written and
+   * fsynced as `.cleaned`, renamed to `.swap` (from then on a restart completes the swap), the old
+   * index files removed, and `.swap` renamed over `.log`; the indexes are rebuilt from it.
+   */
+  async replaceSegment(baseOffset: number, cleaned: Uint8Array): Promise<void> {
+    const index = this.segments.findIndex((segment) => segment.baseOffset === baseOffset);
+    if (index < 0 || index === this.segments.length - 1) throw new Error(`segment ${baseOffset} is not cleanable`);
+    const old = this.segments[index]!;
+    const cleanedPath = `${old.logPath}.cleaned`;
+    const swapPath = `${old.logPath}.swap`;
+    const fd = this.fs.open(cleanedPath, 'w+');
+    try {
+      this.fs.write(fd, cleaned, 0);
+      await this.fs.fsync(fd);
+    } finally {
+      this.fs.close(fd);
+    }
+    // Appends and reads may have run during the fsync; the segment list is re-read after it.
+    const current = this.segments.findIndex((segment) => segment === old);
+    if (current < 0) {
+      this.fs.unlink(cleanedPath);
+      return;
+    }
+    this.fs.rename(cleanedPath, swapPath);
+    old.close();
+    this.fs.unlink(old.indexPath);
+    this.fs.unlink(old.timeIndexPath);
+    this.fs.rename(swapPath, old.logPath);
+    this.fs.fsyncDirectory(this.directory);
+    this.segments[current] = Segment.open(this.directory, baseOffset, this.fs, this.segmentOptions(), true).segment;
+  }
+
+  close(): void {
+    for (const segment of this.segments) {
+      try {
+        segment.persistIndexes();
+      } finally {
+        segment.close();
+      }
+    }
+  }
+
+  /** Deletes the whole partition directory (DeleteTopics). */
+  deleteAll(): void {
+    for (const segment of this.segments) segment.close();
+    this.segments = [];
+    this.fs.rmdir(this.directory);
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  private async flushOnce(): Promise<void> {
+    const target = this.logEndOffset;
+    const pending = this.segments.filter((segment) => segment.nextOffset > this.recoveryPoint || segment === this.activeSegment);
+    try {
+      await Promise.all(pending.map((segment) => segment.flush()));
+    } catch (error) {
+      // After a failed fsync the page cache state is unknown (Kafka takes the directory offline).
+      this.failure = new KafkaError('KAFKA_STORAGE_ERROR', `fsync in ${this.directory} failed: ${(error as Error).message}`, { cause: error });
+      this.log?.error({ directory: this.directory, err: error }, 'fsync failed; partition log offline');
+      throw this.failure;
+    }
+    this.recoveryPoint = Math.max(this.recoveryPoint, target);
+    this.lastFlushMs = this.now();
+  }
+
+  private maybeRoll(incomingBytes: number, nowMs: number): void {
+    const active = this.activeSegment;
+    if (active.isEmpty()) return;
+    const full = active.sizeBytes + incomingBytes > this.config.segmentBytes;
+    const old = active.firstAppendMs !== undefined && nowMs - active.firstAppendMs >= this.config.segmentMs;
+    if (full || old) this.roll();
+  }
+
+  /** Index of the last segment whose base offset is <= offset. */
+  private segmentIndexFor(offset: number): number {
+    let low = 0;
+    let high = this.segments.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >>> 1;
+      if (this.segments[middle]!.baseOffset <= offset) low = middle;
+      else high = middle - 1;
+    }
+    return low;
+  }
+
+  private segmentOptions() {
+    return { indexIntervalBytes: this.config.indexIntervalBytes };
+  }
+
+  private checkHealthy(): void {
+    if (this.failure) throw this.failure;
+  }
+}
+
+export function partitionDirectory(root: string, topic: string, partition: number): string {
+  return path.join(root, `${topic}-${partition}`);
+}

@@ -1,0 +1,362 @@
+/**
+ * One segment of a partition log: `<base offset, 20 digits>.log` holding record batches back to
+ * back exactly as produced (with offsets assigned), plus its sparse `.index` and `.timeindex`.
+ *
+ *   00000000000000000100.log        [batch 100..102][batch 103..103][batch 104..110] ...
+ *   00000000000000000100.index      (0, 0) (4, 8211) ...        relative offset -> position
+ *   00000000000000000100.timeindex  (t, 0) (t', 4) ...          running max timestamp -> offset
+ *
+ * The index files are appended to on flush (only new entries) and rewritten after a truncation.
+ */
+import path from 'node:path';
+import { KafkaError } from '../protocol/kafka-error.js';
+import type { LogFileSystem } from './log-file-system.js';
+import { OFFSET_INDEX_ENTRY_BYTES, OffsetIndex } from './offset-index.js';
+import { BATCH_HEADER_BYTES, crcMatches, lastOffsetOf, readBatchHeader, type BatchHeader } from './record-batch.js';
+import { TIME_INDEX_ENTRY_BYTES, TimeIndex } from './time-index.js';
+
+/** Lookups scan at most one index interval plus a batch header: read small blocks. */
+const LOOKUP_BLOCK_BYTES = 8 * 1024;
+/** Recovery checks every byte: read large blocks. */
+const RECOVERY_BLOCK_BYTES = 1024 * 1024;
+
+export function segmentFileName(baseOffset: number, suffix: '.log' | '.index' | '.timeindex'): string {
+  return `${String(baseOffset).padStart(20, '0')}${suffix}`;
+}
+
+export interface SegmentOptions {
+  readonly indexIntervalBytes: number;
+}
+
+export interface ReadSlice {
+  /** Whole batches, a slice of one read. */
+  readonly bytes: Uint8Array;
+  readonly firstOffset: number;
+  /** Offset after the last batch returned. */
+  readonly nextOffset: number;
+}
+
+export class Segment {
+  readonly logPath: string;
+  readonly indexPath: string;
+  readonly timeIndexPath: string;
+  sizeBytes: number;
+  /** Offset after the last batch (the base offset while empty). */
+  nextOffset: number;
+  /** Largest maxTimestamp of any batch, -1 while empty. */
+  maxTimestamp = -1;
+  /** Wall-clock time of the first append, for segment.ms; undefined while empty. */
+  firstAppendMs: number | undefined;
+  private readonly fd: number;
+  private offsetIndex = new OffsetIndex();
+  private timeIndex = new TimeIndex();
+  private bytesSinceIndexEntry = 0;
+  private persistedOffsetEntries = 0;
+  private persistedTimeEntries = 0;
+  private indexFilesStale = false;
+
+  private constructor(
+    readonly directory: string,
+    readonly baseOffset: number,
+    private readonly fs: LogFileSystem,
+    private readonly options: SegmentOptions,
+    flags: 'w+' | 'r+',
+  ) {
+    this.logPath = path.join(directory, segmentFileName(baseOffset, '.log'));
+    this.indexPath = path.join(directory, segmentFileName(baseOffset, '.index'));
+    this.timeIndexPath = path.join(directory, segmentFileName(baseOffset, '.timeindex'));
+    this.fd = fs.open(this.logPath, flags);
+    this.sizeBytes = fs.size(this.fd);
+    this.nextOffset = baseOffset;
+  }
+
+  static create(directory: string, baseOffset: number, fs: LogFileSystem, options: SegmentOptions): Segment {
+    const segment = new Segment(directory, baseOffset, fs, options, 'w+');
+    segment.indexFilesStale = true;
+    return segment;
+  }
+
+  /**
+   * Opens an existing segment. With `recover`, every batch is checked (framing, CRC, offsets
+   * growing) and the file is cut at the first bad one; the indexes are rebuilt. Without it, the
+   * index files are loaded and only rebuilt if missing or inconsistent.
+   * Returns the segment and how many bytes were cut off.
+   */
+  static open(directory: string, baseOffset: number, fs: LogFileSystem, options: SegmentOptions, recover: boolean): { segment: Segment; truncatedBytes: number } {
+    const segment = new Segment(directory, baseOffset, fs, options, 'r+');
+    if (recover) return { segment, truncatedBytes: segment.recover() };
+    if (!segment.loadIndexes()) segment.recover();
+    return { segment, truncatedBytes: 0 };
+  }
+
+  isEmpty(): boolean {
+    return this.sizeBytes === 0;
+  }
+
+  /** Appends batches whose offsets are already assigned; `headers` positions are within `bytes`. */
+  append(bytes: Uint8Array, headers: readonly BatchHeader[], nowMs: number): void {
+    const start = this.sizeBytes;
+    try {
+      this.fs.write(this.fd, bytes, start);
+    } catch (error) {
+      this.undoPartialWrite(start);
+      throw new KafkaError('KAFKA_STORAGE_ERROR', `write to ${this.logPath} failed: ${(error as Error).message}`, { cause: error });
+    }
+    this.sizeBytes += bytes.byteLength;
+    this.firstAppendMs ??= nowMs;
+    for (const header of headers) this.indexBatch(header, start + header.position);
+  }
+
+  /** Byte position of the batch that holds `offset`, or undefined if it is past this segment. */
+  findBatch(offset: number): BatchHeader | undefined {
+    if (offset >= this.nextOffset) return undefined;
+    const from = this.offsetIndex.lookup(Math.max(0, offset - this.baseOffset));
+    let found: BatchHeader | undefined;
+    this.scan(from, this.sizeBytes, false, (header) => {
+      if (lastOffsetOf(header) >= offset) {
+        found = header;
+        return false;
+      }
+      return true;
+    });
+    return found;
+  }
+
+  /** Offset of the first batch whose maxTimestamp >= timestamp, or undefined. */
+  findByTimestamp(timestamp: number): number | undefined {
+    if (this.maxTimestamp < timestamp) return undefined;
+    const from = this.offsetIndex.lookup(this.timeIndex.lookup(timestamp));
+    let found: number | undefined;
+    this.scan(from, this.sizeBytes, false, (header) => {
+      if (header.maxTimestamp >= timestamp) {
+        found = header.baseOffset;
+        return false;
+      }
+      return true;
+    });
+    return found;
+  }
+
+  /**
+   * Reads whole batches starting with the batch at `position`: up to `maxBytes`, but always at
+   * least one whole batch, and none whose base offset is >= `offsetLimit` (the high watermark).
+   */
+  read(position: number, maxBytes: number, offsetLimit: number): ReadSlice | undefined {
+    const available = this.sizeBytes - position;
+    if (available <= 0) return undefined;
+    let length = Math.min(Math.max(maxBytes, BATCH_HEADER_BYTES), available);
+    let bytes = this.readAt(position, length);
+    const first = readBatchHeader(bytes, 0);
+    if (!first) {
+      // The first batch is larger than maxBytes: read it whole (at least one batch).
+      const size = this.batchSizeAt(position);
+      bytes = this.readAt(position, size);
+      length = size;
+    }
+    let end = 0;
+    let nextOffset = -1;
+    let firstOffset = -1;
+    while (end < bytes.byteLength) {
+      const header = readBatchHeader(bytes, end);
+      if (!header || header.baseOffset >= offsetLimit) break;
+      if (firstOffset < 0) firstOffset = header.baseOffset;
+      nextOffset = lastOffsetOf(header) + 1;
+      end += header.sizeBytes;
+    }
+    if (end === 0) return undefined;
+    return { bytes: bytes.subarray(0, end), firstOffset, nextOffset };
+  }
+
+  /** Cuts the segment so that `offset` is its next offset; it must be a batch boundary. */
+  truncateTo(offset: number): void {
+    if (offset >= this.nextOffset) return;
+    let position = this.sizeBytes;
+    if (offset <= this.baseOffset) position = 0;
+    else {
+      const batch = this.findBatch(offset);
+      if (!batch) return;
+      if (batch.baseOffset !== offset) {
+        throw new KafkaError('OFFSET_OUT_OF_RANGE', `truncation offset ${offset} falls inside the batch ${batch.baseOffset}..${lastOffsetOf(batch)}`);
+      }
+      position = batch.position;
+    }
+    this.cutAt(position);
+  }
+
+  /** Writes new index entries to the index files, then fsyncs the log and both indexes. */
+  async flush(): Promise<void> {
+    this.persistIndexes();
+    await this.fs.fsync(this.fd);
+  }
+
+  persistIndexes(): void {
+    if (this.indexFilesStale) {
+      this.fs.writeFileAtomic(this.indexPath, this.offsetIndex.serialize());
+      this.fs.writeFileAtomic(this.timeIndexPath, this.timeIndex.serialize());
+      this.persistedOffsetEntries = this.offsetIndex.entries;
+      this.persistedTimeEntries = this.timeIndex.entries;
+      this.indexFilesStale = false;
+      return;
+    }
+    if (this.offsetIndex.entries > this.persistedOffsetEntries) {
+      this.appendToFile(this.indexPath, this.offsetIndex.serialize().subarray(this.persistedOffsetEntries * OFFSET_INDEX_ENTRY_BYTES), this.persistedOffsetEntries * OFFSET_INDEX_ENTRY_BYTES);
+      this.persistedOffsetEntries = this.offsetIndex.entries;
+    }
+    if (this.timeIndex.entries > this.persistedTimeEntries) {
+      this.appendToFile(this.timeIndexPath, this.timeIndex.serialize().subarray(this.persistedTimeEntries * TIME_INDEX_ENTRY_BYTES), this.persistedTimeEntries * TIME_INDEX_ENTRY_BYTES);
+      this.persistedTimeEntries = this.timeIndex.entries;
+    }
+  }
+
+  close(): void {
+    this.fs.close(this.fd);
+  }
+
+  delete(): void {
+    this.close();
+    for (const file of [this.logPath, this.indexPath, this.timeIndexPath]) this.fs.unlink(file);
+  }
+
+  /** Reads `length` bytes at `position` of the log file (page cache, synchronous). */
+  readAt(position: number, length: number): Uint8Array {
+    const bytes = Buffer.allocUnsafe(length);
+    let done = 0;
+    while (done < length) {
+      const got = this.fs.read(this.fd, bytes.subarray(done), position + done, length - done);
+      if (got === 0) break;
+      done += got;
+    }
+    return done === length ? bytes : bytes.subarray(0, done);
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  private indexBatch(header: BatchHeader, position: number): void {
+    const relativeOffset = header.baseOffset - this.baseOffset;
+    if (this.offsetIndex.entries === 0 || this.bytesSinceIndexEntry >= this.options.indexIntervalBytes) {
+      this.offsetIndex.append(relativeOffset, position);
+      this.timeIndex.maybeAppend(header.maxTimestamp, relativeOffset);
+      this.bytesSinceIndexEntry = 0;
+    }
+    this.bytesSinceIndexEntry += header.sizeBytes;
+    if (header.maxTimestamp > this.maxTimestamp) this.maxTimestamp = header.maxTimestamp;
+    this.nextOffset = lastOffsetOf(header) + 1;
+  }
+
+  private batchSizeAt(position: number): number {
+    const prefix = this.readAt(position, BATCH_HEADER_BYTES);
+    const header = readBatchHeader(prefix, 0);
+    if (header) return header.sizeBytes;
+    const batchLength = new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength).getInt32(8);
+    return Math.min(batchLength + 12, this.sizeBytes - position);
+  }
+
+  /**
+   * Visits batches from `from` to `to`, reading the file in blocks. With `verify`, each batch's
+   * CRC is checked too. Stops at the first unreadable batch (returning its position) or when the
+   * visitor returns false.
+   */
+  private scan(from: number, to: number, verify: boolean, visit: (header: BatchHeader) => boolean): number {
+    const blockBytes = verify ? RECOVERY_BLOCK_BYTES : LOOKUP_BLOCK_BYTES;
+    let position = from;
+    let block: Uint8Array = new Uint8Array(0);
+    let blockStart = from;
+    while (position < to) {
+      let header = readBatchHeader(block, position - blockStart, verify);
+      if (!header) {
+        const prefix = this.readAt(position, Math.min(BATCH_HEADER_BYTES, to - position));
+        const probe = readBatchHeader(prefix, 0, false);
+        if (!probe || probe.sizeBytes > to - position) return position;
+        block = this.readAt(position, Math.min(Math.max(blockBytes, verify ? probe.sizeBytes : 0), to - position));
+        blockStart = position;
+        header = readBatchHeader(block, 0, verify);
+        if (!header) return position;
+      }
+      if (header.sizeBytes > to - position) return position;
+      if (verify && !crcMatches(block, header)) return position;
+      if (!visit({ ...header, position })) return position;
+      position += header.sizeBytes;
+    }
+    return position;
+  }
+
+  /** Full check of the file; cuts it at the first bad batch and rebuilds the indexes. */
+  private recover(): number {
+    this.offsetIndex = new OffsetIndex();
+    this.timeIndex = new TimeIndex();
+    this.bytesSinceIndexEntry = 0;
+    this.maxTimestamp = -1;
+    this.nextOffset = this.baseOffset;
+    const validEnd = this.scan(0, this.sizeBytes, true, (header) => {
+      if (header.baseOffset < this.nextOffset) return false;
+      this.indexBatch(header, header.position);
+      return true;
+    });
+    const truncated = this.sizeBytes - validEnd;
+    if (truncated > 0) {
+      this.fs.truncate(this.fd, validEnd);
+      this.sizeBytes = validEnd;
+    }
+    this.indexFilesStale = true;
+    this.persistIndexes();
+    return truncated;
+  }
+
+  /** Loads trusted index files; false when they are missing or inconsistent. */
+  private loadIndexes(): boolean {
+    if (!this.fs.exists(this.indexPath) || !this.fs.exists(this.timeIndexPath)) return false;
+    const offsetIndex = OffsetIndex.load(this.fs.readFile(this.indexPath), this.sizeBytes);
+    if (!offsetIndex) return false;
+    const lastRelative = Math.max(0, offsetIndex.lastRelativeOffset());
+    const timeIndex = TimeIndex.load(this.fs.readFile(this.timeIndexPath), Number.MAX_SAFE_INTEGER);
+    if (!timeIndex) return false;
+    // Walk the batches after the last index entry to find the end offset and max timestamp.
+    this.offsetIndex = offsetIndex;
+    this.timeIndex = timeIndex;
+    this.persistedOffsetEntries = offsetIndex.entries;
+    this.persistedTimeEntries = timeIndex.entries;
+    this.maxTimestamp = timeIndex.lastTimestamp() === -Infinity ? -1 : timeIndex.lastTimestamp();
+    const from = Math.max(0, offsetIndex.lastPosition());
+    let consistent = true;
+    const end = this.scan(from, this.sizeBytes, false, (header) => {
+      if (header.position === from && offsetIndex.entries > 0 && header.baseOffset - this.baseOffset !== lastRelative) consistent = false;
+      if (header.maxTimestamp > this.maxTimestamp) this.maxTimestamp = header.maxTimestamp;
+      this.nextOffset = lastOffsetOf(header) + 1;
+      this.bytesSinceIndexEntry = header.position === from ? 0 : this.bytesSinceIndexEntry + header.sizeBytes;
+      return consistent;
+    });
+    if (!consistent || end !== this.sizeBytes) {
+      this.offsetIndex = new OffsetIndex();
+      this.timeIndex = new TimeIndex();
+      return false;
+    }
+    this.bytesSinceIndexEntry = this.sizeBytes - from;
+    return true;
+  }
+
+  private cutAt(position: number): void {
+    this.fs.truncate(this.fd, position);
+    this.sizeBytes = position;
+    this.offsetIndex.truncateToPosition(position);
+    // Recompute what the cut removed: end offset, max timestamp, index bookkeeping.
+    this.recover();
+    if (this.sizeBytes === 0) this.firstAppendMs = undefined;
+  }
+
+  private undoPartialWrite(size: number): void {
+    try {
+      this.fs.truncate(this.fd, size);
+    } catch {
+      // The disk is failing; recovery will cut the torn tail at the next start.
+    }
+  }
+
+  private appendToFile(file: string, bytes: Uint8Array, position: number): void {
+    const fd = this.fs.open(file, this.fs.exists(file) ? 'r+' : 'w+');
+    try {
+      this.fs.write(fd, bytes, position);
+    } finally {
+      this.fs.close(fd);
+    }
+  }
+}
