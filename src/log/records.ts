@@ -155,7 +155,7 @@ export function isCompressionAvailable(compression: number): boolean {
   if (available === undefined) {
     try {
       const codec = codecOf(compression);
-      if (codec) decompressBytes(codec, compressBytes(codec, new Uint8Array(0)), 0);
+      if (codec) decompressBytes(codec, compressBytes(codec, Uint8Array.of(0)), 1);
       available = true;
     } catch (error) {
       if (!(error instanceof KafkaError) && !(error instanceof CodecError)) throw error;
@@ -260,7 +260,8 @@ class RecordReader {
 
   readRecord(): BatchRecord {
     const length = this.readVarint();
-    if (length < RECORD_BYTES_MIN - 1 || length > this.bytesLeft) {
+    if (length < RECORD_BYTES_MIN - 1) throw corrupt(`record length ${length} at byte ${this.position} is below the smallest record's`);
+    if (length > this.bytesLeft) {
       throw corrupt(`record length ${length} at byte ${this.position} does not fit the ${this.bytesLeft} bytes left`);
     }
     const recordsEnd = this.end;

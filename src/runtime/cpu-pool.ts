@@ -1,6 +1,6 @@
 /**
  * CpuPool runs Samsa's CPU-heavy, stateless work (compression and decompression of record
- * batches now, log compaction later) on a piscina worker pool, so an actor's thread is not
+ * batches, log compaction's cleaning pass) on a piscina worker pool, so an actor's thread is not
  * blocked for milliseconds while it still has messages to serve.
  *
  * Small jobs stay inline on the calling thread: a hop to the pool (post, wake a worker, post
@@ -9,6 +9,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
+import { compactSegments, type CleanSegmentOptions } from '../log/compaction.js';
 import {
   assertMaxOutputBytes,
   compressBytes,
@@ -19,6 +20,13 @@ import {
 import { runnableUrl } from './module-url.js';
 import { assertNotDetached, transferableBytes } from './transferable-bytes.js';
 import type { CodecTask, CodecTaskResult } from './tasks/codec-task.js';
+import {
+  fromCompactionFailure,
+  isCompactionFailure,
+  transferList,
+  type CompactionTask,
+  type CompactionTaskResult,
+} from './tasks/compaction-task.js';
 
 /**
  * Inline thresholds, measured on a 2-core machine under Node 20: a pool round trip costs
@@ -69,7 +77,9 @@ export class CpuPool {
   private readonly pendingInputBytesMax: number;
   private readonly inlineInputBytesMax: number;
   private readonly inlineDecompressOutputBytesMax: number;
-  private readonly piscina: Piscina<CodecTask, CodecTaskResult>;
+  private readonly piscina: Piscina<CodecTask | CompactionTask, CodecTaskResult | CompactionTaskResult>;
+  /** The pool's default task file is codec-task; compaction tasks name theirs per run. */
+  private readonly compactionTaskFilename: string;
   private readonly counts: CpuPoolCounters = { inlineTasks: 0, pooledTasks: 0, pooledTasksInFlight: 0, pendingInputBytes: 0 };
   private closing: Promise<void> | undefined;
 
@@ -94,6 +104,7 @@ export class CpuPool {
       idleTimeout: IDLE_THREAD_EXIT_MS,
       recordTiming: false,
     });
+    this.compactionTaskFilename = runnableUrl(new URL(`./tasks/compaction-task.${extension}`, import.meta.url));
   }
 
   /**
@@ -125,6 +136,35 @@ export class CpuPool {
     return this.runInPool({ operation: 'decompress', codec, bytes, maxOutputBytes });
   }
 
+  /**
+   * One cleaning pass of log compaction over `segments` (see src/log/compaction.ts): returns
+   * each segment cleaned, in order. Failures are KafkaErrors (CORRUPT_MESSAGE,
+   * UNSUPPORTED_COMPRESSION_TYPE) on either path. Inline when the segments total at most the
+   * inline input threshold; otherwise segments owning their whole ArrayBuffer are transferred
+   * to the pool thread and are detached for the caller, as with compress.
+   */
+  async compact(segments: readonly Uint8Array[], options: CleanSegmentOptions): Promise<Uint8Array[]> {
+    this.assertOpen();
+    let inputBytes = 0;
+    for (const segment of segments) {
+      assertNotDetached(segment);
+      inputBytes += segment.byteLength;
+    }
+    if (inputBytes <= this.inlineInputBytesMax) {
+      this.counts.inlineTasks++;
+      return compactSegments(segments, options);
+    }
+    return this.track(inputBytes, async () => {
+      const owned = segments.map(transferableBytes);
+      const result = (await this.piscina.run(
+        { segments: owned, options },
+        { filename: this.compactionTaskFilename, transferList: transferList(owned) },
+      )) as CompactionTaskResult;
+      if (isCompactionFailure(result)) throw fromCompactionFailure(result);
+      return result.segments;
+    });
+  }
+
   get counters(): CpuPoolCounters {
     return { ...this.counts };
   }
@@ -136,17 +176,23 @@ export class CpuPool {
   }
 
   private async runInPool(task: CodecTask): Promise<Uint8Array> {
-    const inputBytes = task.bytes.byteLength;
+    return this.track(task.bytes.byteLength, async () => {
+      // A view that does not own its buffer would be cloned with the whole buffer; copy it instead.
+      const bytes = transferableBytes(task.bytes);
+      const result = (await this.piscina.run({ ...task, bytes }, { transferList: [bytes.buffer as ArrayBuffer] })) as CodecTaskResult;
+      if (ArrayBuffer.isView(result)) return result;
+      throw fromCodecFailure(result);
+    });
+  }
+
+  /** Admits a pooled task and counts its input bytes against the bounds until it settles. */
+  private async track<T>(inputBytes: number, run: () => Promise<T>): Promise<T> {
     this.admit(inputBytes);
-    // A view that does not own its buffer would be cloned with the whole buffer; copy it instead.
-    const bytes = transferableBytes(task.bytes);
     this.counts.pooledTasks++;
     this.counts.pooledTasksInFlight++;
     this.counts.pendingInputBytes += inputBytes;
     try {
-      const result = await this.piscina.run({ ...task, bytes }, { transferList: [bytes.buffer as ArrayBuffer] });
-      if (ArrayBuffer.isView(result)) return result;
-      throw fromCodecFailure(result);
+      return await run();
     } finally {
       this.counts.pooledTasksInFlight--;
       this.counts.pendingInputBytes -= inputBytes;
