@@ -20,6 +20,7 @@ import { KafkaError } from '../protocol/kafka-error.js';
 import type { LogConfig } from './log-config.js';
 import { nodeFileSystem, type LogFileSystem } from './log-file-system.js';
 import { lastOffsetOf, parseBatches, stampLogAppendTime, writeBaseOffset, type BatchHeader } from './record-batch.js';
+import type { CpuPool } from '../runtime/cpu-pool.js';
 import { Segment, type ReadSlice } from './segment.js';
 import { completeInterruptedSwaps, listSegmentBaseOffsets } from './segment-files.js';
 
@@ -36,6 +37,17 @@ export interface ReadResult extends ReadSlice {
   readonly logStartOffset: number;
   readonly logEndOffset: number;
 }
+
+export interface CompactionResult {
+  readonly segmentsCleaned: number;
+  readonly bytesBefore: number;
+  readonly bytesAfter: number;
+  /** Why nothing was done, when nothing was. */
+  readonly skipped?: 'not-compacted' | 'nothing-cleanable' | 'below-dirty-ratio';
+}
+
+/** Bytes of closed segments one compaction pass reads at most (oldest first). */
+export const COMPACTION_PASS_BYTES_MAX = 256 * 1024 * 1024;
 
 export interface PartitionLogOptions {
   readonly directory: string;
@@ -64,6 +76,8 @@ export class PartitionLog {
   private readonly log: Logger | undefined;
   private segments: Segment[] = [];
   private lastFlushMs: number;
+  /** Offsets below this were cleaned by the last compaction pass (the rest is "dirty"). */
+  private cleanedUpTo = 0;
   private flushInFlight: Promise<void> | undefined;
   /** Set when the disk failed in a way that leaves this log's state unknown (e.g. fsync EIO). */
   private failure: KafkaError | undefined;
@@ -284,13 +298,50 @@ export class PartitionLog {
   }
 
   /**
+   * cleanup.policy=compact: keeps the latest record per key in the closed segments (the active
+   * one is never touched), removing tombstones older than delete.retention.ms. Runs when the
+   * dirty share of the closed segments reaches min.cleanable.dirty.ratio. The decoding and
+   * rewriting run on the CPU pool (piscina), off this thread; each cleaned segment is then
+   * swapped in crash-safely (replaceSegment). Offsets never change.
+   */
+  async compact(pool: CpuPool): Promise<CompactionResult> {
+    this.checkHealthy();
+    const nothing = (skipped: CompactionResult['skipped']): CompactionResult => ({ segmentsCleaned: 0, bytesBefore: 0, bytesAfter: 0, skipped });
+    if (!this.config.cleanupPolicy.includes('compact')) return nothing('not-compacted');
+    const candidates: Segment[] = [];
+    let total = 0;
+    for (const segment of this.cleanableSegments()) {
+      if (candidates.length > 0 && total + segment.sizeBytes > COMPACTION_PASS_BYTES_MAX) break;
+      candidates.push(segment);
+      total += segment.sizeBytes;
+    }
+    if (candidates.length === 0 || total === 0) return nothing('nothing-cleanable');
+    const dirty = candidates.filter((segment) => segment.nextOffset > this.cleanedUpTo).reduce((sum, segment) => sum + segment.sizeBytes, 0);
+    if (dirty / total < this.config.minCleanableDirtyRatio) return nothing('below-dirty-ratio');
+    const inputs = candidates.map((segment) => segment.readAt(0, segment.sizeBytes));
+    const cleaned = await pool.compact(inputs, { nowMs: this.now(), deleteRetentionMs: this.config.deleteRetentionMs, cleanTombstones: true });
+    let segmentsCleaned = 0;
+    let bytesAfter = 0;
+    for (let i = 0; i < candidates.length; i++) {
+      const segment = candidates[i]!;
+      const output = cleaned[i]!;
+      bytesAfter += output.byteLength;
+      if (output.byteLength === segment.sizeBytes) continue; // nothing removed: unchanged batches are copied byte for byte
+      if (await this.replaceSegment(segment.baseOffset, output)) segmentsCleaned++;
+    }
+    this.cleanedUpTo = Math.max(this.cleanedUpTo, candidates[candidates.length - 1]!.nextOffset);
+    return { segmentsCleaned, bytesBefore: total, bytesAfter };
+  }
+
+  /**
    * Swaps a cleaned copy in for a segment, crash-safely: the cleaned bytes are written and
    * fsynced as `.cleaned`, renamed to `.swap` (from then on a restart completes the swap), the old
    * index files removed, and `.swap` renamed over `.log`; the indexes are rebuilt from it.
    */
-  async replaceSegment(baseOffset: number, cleaned: Uint8Array): Promise<void> {
+  async replaceSegment(baseOffset: number, cleaned: Uint8Array): Promise<boolean> {
     const index = this.segments.findIndex((segment) => segment.baseOffset === baseOffset);
-    if (index < 0 || index === this.segments.length - 1) throw new Error(`segment ${baseOffset} is not cleanable`);
+    // Gone meanwhile (retention, truncation) or now the active segment: nothing to swap.
+    if (index < 0 || index === this.segments.length - 1) return false;
     const old = this.segments[index]!;
     const cleanedPath = `${old.logPath}.cleaned`;
     const swapPath = `${old.logPath}.swap`;
@@ -303,9 +354,9 @@ export class PartitionLog {
     }
     // Appends and reads may have run during the fsync; the segment list is re-read after it.
     const current = this.segments.findIndex((segment) => segment === old);
-    if (current < 0) {
+    if (current < 0 || current === this.segments.length - 1) {
       this.fs.unlink(cleanedPath);
-      return;
+      return false;
     }
     this.fs.rename(cleanedPath, swapPath);
     old.close();
@@ -314,6 +365,7 @@ export class PartitionLog {
     this.fs.rename(swapPath, old.logPath);
     this.fs.fsyncDirectory(this.directory);
     this.segments[current] = Segment.open(this.directory, baseOffset, this.fs, this.segmentOptions(), true).segment;
+    return true;
   }
 
   close(): void {
