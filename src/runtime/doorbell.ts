@@ -33,7 +33,9 @@ export class Doorbell {
 
   /** Producer side: called after publishing. Cheap when nobody sleeps (one atomic load). */
   ring(): void {
-    if (Atomics.load(this.slots, SLEEPING) !== 0) {
+    // Only the first producer to see the consumer asleep pays for the wake-up: it clears the
+    // flag, so later publishes before the consumer runs cost one load.
+    if (Atomics.load(this.slots, SLEEPING) !== 0 && Atomics.compareExchange(this.slots, SLEEPING, 1, 0) === 1) {
       Atomics.add(this.slots, SEQUENCE, 1);
       Atomics.notify(this.slots, SEQUENCE);
     }

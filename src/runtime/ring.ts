@@ -11,7 +11,9 @@
  *
  *   0    WRITE      bytes ever published by the producer (free-running, wraps at 2^32)
  *   64   RELEASE    bytes ever released by the consumer   (free-running, wraps at 2^32)
- *   128  WAITING    1 while the producer is parked waiting for space
+ *   128  WAITING    1 while the producer is parked waiting for space; the consumer clears it
+ *                   (compare-and-exchange) when it wakes the producer, so it notifies once
+ *   160  WANT       the RELEASE value at which the parked producer has the space it wants
  *   256  doorbell   the consumer's default doorbell (see doorbell.ts), 128 bytes
  *   512  data       `capacity` bytes, a power of two; positions are cursor & (capacity - 1)
  *
@@ -34,13 +36,19 @@
  * messages that cannot fit the ring at once).
  *
  * A full ring never drops anything: `write` queues the message and the producer waits with
- * Atomics.waitAsync on RELEASE until the consumer frees space; queued messages keep their order.
+ * Atomics.waitAsync on WAITING until the consumer has freed half the ring (or what the message
+ * needs, if more); queued messages keep their order. Waiting for a good share of the ring, not
+ * just one message, keeps the two threads from waking each other for every message.
+ *
+ * Each side keeps a cached copy of the other side's cursor and reloads it (one atomic load on a
+ * cache line the other core writes) only when the cached value says the ring is full or empty.
  */
 import { Doorbell, DOORBELL_BYTES } from './doorbell.js';
 
 const WRITE = 0;
 const RELEASE = 16;
 const WAITING = 32;
+const WANT = 40;
 const DOORBELL_OFFSET = 256;
 export const RING_HEADER_BYTES = 512;
 
@@ -96,6 +104,8 @@ export class RingWriter {
   /** Producer-local copy of WRITE including a reservation not yet published. */
   private writeCursor: number;
   private reservedCursor: number;
+  /** Last RELEASE value seen; reloaded only when it makes the ring look full. */
+  private cachedRelease: number;
   private readonly queue: QueuedWrite[] = [];
   private draining = false;
   private closed = false;
@@ -108,8 +118,9 @@ export class RingWriter {
     this.view = new DataView(buffer, RING_HEADER_BYTES, this.capacity);
     this.doorbell = doorbell ?? new Doorbell(buffer, DOORBELL_OFFSET);
     this.maxWholeBytes = this.capacity / 4 - FRAME_HEADER_BYTES;
-    this.writeCursor = Atomics.load(this.control, WRITE);
+    this.writeCursor = Atomics.load(this.control, WRITE) >>> 0;
     this.reservedCursor = this.writeCursor;
+    this.cachedRelease = Atomics.load(this.control, RELEASE) >>> 0;
   }
 
   /** True when earlier writes still wait for space; a new message must then queue behind them. */
@@ -167,7 +178,8 @@ export class RingWriter {
   /** The consumer is gone: queued writes fail, a parked producer wakes. */
   close(): void {
     this.closed = true;
-    Atomics.notify(this.control, RELEASE);
+    Atomics.store(this.control, WAITING, 0);
+    Atomics.notify(this.control, WAITING);
     const pending = this.queue.splice(0);
     for (const write of pending) write.reject(new RingClosedError());
   }
@@ -178,8 +190,10 @@ export class RingWriter {
     const position = this.reservedCursor & this.mask;
     const untilEnd = this.capacity - position;
     const needed = aligned <= untilEnd ? aligned : untilEnd + aligned;
-    const used = (this.reservedCursor - Atomics.load(this.control, RELEASE)) >>> 0;
-    if (this.capacity - used < needed) return -1;
+    if (this.capacity - ((this.reservedCursor - this.cachedRelease) >>> 0) < needed) {
+      this.cachedRelease = Atomics.load(this.control, RELEASE) >>> 0;
+      if (this.capacity - ((this.reservedCursor - this.cachedRelease) >>> 0) < needed) return -1;
+    }
     let start = position;
     if (aligned > untilEnd) {
       this.view.setUint32(position, untilEnd, true);
@@ -238,15 +252,19 @@ export class RingWriter {
     }
   }
 
-  /** Parks until the consumer has released enough for `bytes` (or the ring closes). */
+  /**
+   * Parks until the consumer has released half the ring, or `bytes` if more (or the ring
+   * closes). The consumer wakes it once, when RELEASE reaches WANT.
+   */
   private async waitForSpace(bytes: number): Promise<void> {
-    const wanted = Math.min(bytes + 2 * FRAME_HEADER_BYTES, this.capacity);
+    const wanted = Math.max(Math.min(bytes + 2 * FRAME_HEADER_BYTES, this.capacity), this.capacity >>> 1);
     for (;;) {
       if (this.closed) throw new RingClosedError();
+      Atomics.store(this.control, WANT, (this.writeCursor + wanted - this.capacity) | 0);
       Atomics.store(this.control, WAITING, 1);
-      const released = Atomics.load(this.control, RELEASE);
-      if (this.capacity - ((this.writeCursor - released) >>> 0) >= wanted) break;
-      const waited = Atomics.waitAsync(this.control, RELEASE, released);
+      this.cachedRelease = Atomics.load(this.control, RELEASE) >>> 0;
+      if (this.capacity - ((this.writeCursor - this.cachedRelease) >>> 0) >= wanted) break;
+      const waited = Atomics.waitAsync(this.control, WAITING, 1);
       if (waited.async) await waited.value;
     }
     Atomics.store(this.control, WAITING, 0);
@@ -268,6 +286,8 @@ export class RingReader {
   private readonly control: Int32Array;
   private readonly mask: number;
   private readCursor: number;
+  /** Last WRITE value seen; reloaded only when it makes the ring look empty. */
+  private cachedWrite: number;
   private releaseCursor: number;
   /** Frames read but not yet released, oldest first: a circular queue indexed by frame number. */
   private readonly frameEnds: Int32Array;
@@ -285,7 +305,8 @@ export class RingReader {
     this.data = new Uint8Array(buffer, RING_HEADER_BYTES, this.capacity);
     this.view = new DataView(buffer, RING_HEADER_BYTES, this.capacity);
     this.doorbell = doorbell ?? new Doorbell(buffer, DOORBELL_OFFSET);
-    this.readCursor = Atomics.load(this.control, RELEASE);
+    this.readCursor = Atomics.load(this.control, RELEASE) >>> 0;
+    this.cachedWrite = this.readCursor;
     this.releaseCursor = this.readCursor;
     // At most capacity / 8 frames can be outstanding (the smallest frame is 8 bytes).
     const slots = this.capacity / 8;
@@ -302,8 +323,10 @@ export class RingReader {
   /** Reads the next complete message, or null when none is published yet. */
   tryRead(): RingMessage | null {
     for (;;) {
-      const written = Atomics.load(this.control, WRITE) >>> 0;
-      if (written === this.readCursor) return null;
+      if (this.readCursor === this.cachedWrite) {
+        this.cachedWrite = Atomics.load(this.control, WRITE) >>> 0;
+        if (this.readCursor === this.cachedWrite) return null;
+      }
       const position = this.readCursor & this.mask;
       const frameBytes = this.view.getUint32(position, true);
       const kind = this.view.getUint32(position + 4, true);
@@ -316,7 +339,8 @@ export class RingReader {
       const payloadStart = position + FRAME_HEADER_BYTES;
       const payloadEnd = position + frameBytes;
       if (kind === KIND_WHOLE) {
-        return { bytes: this.data.subarray(payloadStart, payloadEnd), token: frame };
+        // A view built from the buffer directly: cheaper than subarray on this hot path.
+        return { bytes: new Uint8Array(this.buffer, RING_HEADER_BYTES + payloadStart, payloadEnd - payloadStart), token: frame };
       }
       if (kind === KIND_PAD) {
         this.release(frame);
@@ -341,7 +365,13 @@ export class RingReader {
       this.oldestFrame = (this.oldestFrame + 1) >>> 0;
     }
     Atomics.store(this.control, RELEASE, this.releaseCursor | 0);
-    if (Atomics.load(this.control, WAITING) !== 0) Atomics.notify(this.control, RELEASE);
+    if (
+      Atomics.load(this.control, WAITING) !== 0 &&
+      ((this.releaseCursor - Atomics.load(this.control, WANT)) | 0) >= 0 &&
+      Atomics.compareExchange(this.control, WAITING, 1, 0) === 1
+    ) {
+      Atomics.notify(this.control, WAITING);
+    }
   }
 
   /** Parks (without blocking the event loop) until a frame is published. */
