@@ -11,6 +11,10 @@ describe('generated protocol code', () => {
     expect(() => execFileSync(process.execPath, ['scripts/generate-error-codes.mjs', '--check'], { cwd: root, stdio: 'pipe' })).not.toThrow();
   });
 
+  it('includes the wire codecs: regenerating src/protocol/generated/messages changes nothing', () => {
+    expect(() => execFileSync(process.execPath, ['scripts/generate-protocol.mjs', '--check'], { cwd: root, stdio: 'pipe' })).not.toThrow();
+  });
+
   it('carries Kafka codes and retriability', () => {
     expect(ErrorCode.CORRUPT_MESSAGE).toBe(2);
     expect(ErrorCode.KAFKA_STORAGE_ERROR).toBe(56);
