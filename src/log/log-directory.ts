@@ -117,12 +117,16 @@ export class LogDirectory {
     this.writeCheckpoint(LOG_START_CHECKPOINT_FILE, starts);
   }
 
-  /** Flushes every log, writes the checkpoints, closes the logs, then the clean-shutdown marker. */
+  /**
+   * Flushes every log, writes the checkpoints, closes the logs, then the clean-shutdown marker,
+   * unless a log could not be flushed (e.g. offline after a failed fsync): then the next start
+   * must recover, as Kafka writes no clean-shutdown file for an offline log directory.
+   */
   async close(): Promise<void> {
-    await Promise.all([...this.logs.values()].map((log) => log.flush().catch(() => undefined)));
+    const flushed = await Promise.all([...this.logs.values()].map((log) => log.flush().then(() => true, () => false)));
     this.checkpoint();
     for (const log of this.logs.values()) log.close();
-    this.fs.writeFileAtomic(path.join(this.root, CLEAN_SHUTDOWN_FILE), new Uint8Array(0));
+    if (flushed.every(Boolean)) this.fs.writeFileAtomic(path.join(this.root, CLEAN_SHUTDOWN_FILE), new Uint8Array(0));
   }
 
   private readCheckpoint(file: string): Map<string, number> {

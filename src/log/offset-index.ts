@@ -78,8 +78,9 @@ export class OffsetIndex {
   }
 
   /**
-   * Loads a `.index` file, or returns undefined when it cannot be trusted (torn size, entries
-   * not strictly growing, a position past the end of the log): the caller then rebuilds it.
+   * Loads a `.index` file, or returns undefined when it cannot be trusted (torn size, a first
+   * entry not at position 0, entries not strictly growing, a position past the end of the log):
+   * the caller then rebuilds it.
    */
   static load(bytes: Uint8Array, logSizeBytes: number): OffsetIndex | undefined {
     if (bytes.byteLength % OFFSET_INDEX_ENTRY_BYTES !== 0) return undefined;
@@ -89,6 +90,8 @@ export class OffsetIndex {
       const relativeOffset = view.getUint32(at);
       const position = view.getUint32(at + 4);
       if (position >= logSizeBytes) return undefined;
+      // The first batch of a segment always gets the first entry.
+      if (index.count === 0 && position !== 0) return undefined;
       if (index.count > 0 && (relativeOffset <= index.lastRelativeOffset() || position <= index.lastPosition())) return undefined;
       index.append(relativeOffset, position);
     }

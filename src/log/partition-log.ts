@@ -199,11 +199,11 @@ export class PartitionLog {
   offsetForTimestamp(timestamp: number): { offset: number; timestamp: number } | undefined {
     this.checkHealthy();
     for (const segment of this.segments) {
-      const found = segment.findByTimestamp(timestamp);
+      // Batches wholly below the log start offset may still be in the first segment: skip them.
+      const found = segment.findByTimestamp(timestamp, this.logStartOffset);
       if (found === undefined) continue;
       const offset = Math.max(found, this.logStartOffset);
-      const batch = segment.findBatch(offset);
-      return { offset, timestamp: batch?.maxTimestamp ?? timestamp };
+      return { offset, timestamp: segment.findBatch(offset)?.maxTimestamp ?? timestamp };
     }
     return undefined;
   }
@@ -242,9 +242,14 @@ export class PartitionLog {
   /** Starts a new active segment at the log end offset (if the active one is not empty). */
   roll(): void {
     if (this.activeSegment.isEmpty()) return;
-    this.activeSegment.persistIndexes();
-    this.segments.push(Segment.create(this.directory, this.logEndOffset, this.fs, this.segmentOptions()));
-    this.fs.fsyncDirectory(this.directory);
+    try {
+      this.activeSegment.persistIndexes();
+      this.segments.push(Segment.create(this.directory, this.logEndOffset, this.fs, this.segmentOptions()));
+      this.fs.fsyncDirectory(this.directory);
+    } catch (error) {
+      // Nothing written is lost, and the log stays usable: the next append tries the roll again.
+      throw new KafkaError('KAFKA_STORAGE_ERROR', `rolling a new segment in ${this.directory} failed: ${(error as Error).message}`, { cause: error });
+    }
   }
 
   /**
@@ -280,6 +285,9 @@ export class PartitionLog {
     let total = this.sizeBytes;
     while (this.segments.length > 1) {
       const oldest = this.segments[0]!;
+      // As in Kafka, only segments wholly below the high watermark: retention must not delete
+      // records that are not yet replicated (nor move the high watermark over them).
+      if (this.segments[1]!.baseOffset > this.highWatermark) break;
       const expired = this.config.retentionMs >= 0 && oldest.maxTimestamp >= 0 && nowMs - oldest.maxTimestamp > this.config.retentionMs;
       const oversize = this.config.retentionBytes >= 0 && total - oldest.sizeBytes >= this.config.retentionBytes;
       if (!expired && !oversize) break;

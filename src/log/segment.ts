@@ -45,6 +45,8 @@ export class Segment {
   nextOffset: number;
   /** Largest maxTimestamp of any batch, -1 while empty. */
   maxTimestamp = -1;
+  /** Relative offset of the (first) batch holding maxTimestamp, for time index entries. */
+  private maxTimestampRelativeOffset = 0;
   /** Wall-clock time of the first append, for segment.ms; undefined while empty. */
   firstAppendMs: number | undefined;
   private readonly fd: number;
@@ -54,6 +56,8 @@ export class Segment {
   private persistedOffsetEntries = 0;
   private persistedTimeEntries = 0;
   private indexFilesStale = false;
+  /** Set once a lookup found the index wrong and rebuilt it: a second failure is the log's. */
+  private indexRebuiltByLookup = false;
 
   private constructor(
     readonly directory: string,
@@ -79,13 +83,12 @@ export class Segment {
   /**
    * Opens an existing segment. With `recover`, every batch is checked (framing, CRC, offsets
    * growing) and the file is cut at the first bad one; the indexes are rebuilt. Without it, the
-   * index files are loaded and only rebuilt if missing or inconsistent.
-   * Returns the segment and how many bytes were cut off.
+   * index files are loaded and only rebuilt (with the same full check) if missing or
+   * inconsistent. Returns the segment and how many bytes were cut off.
    */
   static open(directory: string, baseOffset: number, fs: LogFileSystem, options: SegmentOptions, recover: boolean): { segment: Segment; truncatedBytes: number } {
     const segment = new Segment(directory, baseOffset, fs, options, 'r+');
-    if (recover) return { segment, truncatedBytes: segment.recover() };
-    if (!segment.loadIndexes()) segment.recover();
+    if (recover || !segment.loadIndexes()) return { segment, truncatedBytes: segment.recover() };
     return { segment, truncatedBytes: 0 };
   }
 
@@ -110,9 +113,8 @@ export class Segment {
   /** Byte position of the batch that holds `offset`, or undefined if it is past this segment. */
   findBatch(offset: number): BatchHeader | undefined {
     if (offset >= this.nextOffset) return undefined;
-    const from = this.offsetIndex.lookup(Math.max(0, offset - this.baseOffset));
     let found: BatchHeader | undefined;
-    this.scan(from, this.sizeBytes, false, (header) => {
+    this.scanFromIndex(offset, (header) => {
       if (lastOffsetOf(header) >= offset) {
         found = header;
         return false;
@@ -122,13 +124,16 @@ export class Segment {
     return found;
   }
 
-  /** Offset of the first batch whose maxTimestamp >= timestamp, or undefined. */
-  findByTimestamp(timestamp: number): number | undefined {
-    if (this.maxTimestamp < timestamp) return undefined;
-    const from = this.offsetIndex.lookup(this.timeIndex.lookup(timestamp));
+  /**
+   * Base offset of the first batch whose maxTimestamp >= timestamp among those ending at or past
+   * `startingOffset` (the log start offset: batches wholly below it no longer count), or undefined.
+   */
+  findByTimestamp(timestamp: number, startingOffset = this.baseOffset): number | undefined {
+    if (this.maxTimestamp < timestamp || startingOffset >= this.nextOffset) return undefined;
+    const fromOffset = Math.max(this.baseOffset + this.timeIndex.lookup(timestamp), startingOffset);
     let found: number | undefined;
-    this.scan(from, this.sizeBytes, false, (header) => {
-      if (header.maxTimestamp >= timestamp) {
+    this.scanFromIndex(fromOffset, (header) => {
+      if (lastOffsetOf(header) >= startingOffset && header.maxTimestamp >= timestamp) {
         found = header.baseOffset;
         return false;
       }
@@ -183,7 +188,11 @@ export class Segment {
     this.cutAt(position);
   }
 
-  /** Writes new index entries to the index files, then fsyncs the log and both indexes. */
+  /**
+   * Writes new index entries to the index files, then fsyncs the log. The index files are not
+   * fsynced: after a power failure they may miss their last entries, which loadIndexes copes
+   * with (a shorter index is still right, only sparser) or detects and rebuilds.
+   */
   async flush(): Promise<void> {
     this.persistIndexes();
     await this.fs.fsync(this.fd);
@@ -233,14 +242,65 @@ export class Segment {
 
   private indexBatch(header: BatchHeader, position: number): void {
     const relativeOffset = header.baseOffset - this.baseOffset;
+    if (header.maxTimestamp > this.maxTimestamp) {
+      this.maxTimestamp = header.maxTimestamp;
+      this.maxTimestampRelativeOffset = relativeOffset;
+    }
     if (this.offsetIndex.entries === 0 || this.bytesSinceIndexEntry >= this.options.indexIntervalBytes) {
       this.offsetIndex.append(relativeOffset, position);
-      this.timeIndex.maybeAppend(header.maxTimestamp, relativeOffset);
+      // The running maximum over every batch so far (not just this one): a lookup relies on all
+      // batches before an entry being at or below its timestamp.
+      this.timeIndex.maybeAppend(this.maxTimestamp, this.maxTimestampRelativeOffset);
       this.bytesSinceIndexEntry = 0;
     }
     this.bytesSinceIndexEntry += header.sizeBytes;
-    if (header.maxTimestamp > this.maxTimestamp) this.maxTimestamp = header.maxTimestamp;
     this.nextOffset = lastOffsetOf(header) + 1;
+  }
+
+  /**
+   * Visits batches from the indexed one at or before `offset`, checking the index on the way: an
+   * entry must point at a readable batch that does not start after `offset`. An index that fails
+   * (corrupted on disk while its size and order still looked right) is rebuilt from the log,
+   * headers only, and the scan retried. Returns whether the visitor stopped the scan.
+   */
+  private scanFromIndex(offset: number, visit: (header: BatchHeader) => boolean): boolean {
+    for (let attempt = 0; ; attempt++) {
+      const from = this.offsetIndex.lookup(Math.max(0, offset - this.baseOffset));
+      let first = true;
+      let misplaced = false;
+      let stopped = false;
+      const end = this.scan(from, this.sizeBytes, false, (header) => {
+        if (first && from > 0 && header.baseOffset > offset) {
+          misplaced = true;
+          return false;
+        }
+        first = false;
+        stopped = !visit(header);
+        return !stopped;
+      });
+      if (stopped || (!misplaced && end === this.sizeBytes) || attempt > 0 || this.indexRebuiltByLookup) return stopped;
+      this.indexRebuiltByLookup = true;
+      this.rebuildIndexes();
+    }
+  }
+
+  /** Rebuilds both indexes from the batch headers, without the CRC checks and cuts of recover(). */
+  private rebuildIndexes(): void {
+    this.offsetIndex = new OffsetIndex();
+    this.timeIndex = new TimeIndex();
+    this.bytesSinceIndexEntry = 0;
+    this.maxTimestamp = -1;
+    this.maxTimestampRelativeOffset = 0;
+    this.scan(0, this.sizeBytes, false, (header) => {
+      this.indexBatch(header, header.position);
+      return true;
+    });
+    this.indexFilesStale = true;
+    try {
+      this.persistIndexes();
+    } catch {
+      // The files stay stale and are written again at the next flush or roll.
+    }
   }
 
   private batchSizeAt(position: number): number {
@@ -286,6 +346,7 @@ export class Segment {
     this.timeIndex = new TimeIndex();
     this.bytesSinceIndexEntry = 0;
     this.maxTimestamp = -1;
+    this.maxTimestampRelativeOffset = 0;
     this.nextOffset = this.baseOffset;
     const validEnd = this.scan(0, this.sizeBytes, true, (header) => {
       if (header.baseOffset < this.nextOffset) return false;
@@ -302,7 +363,18 @@ export class Segment {
     return truncated;
   }
 
-  /** Loads trusted index files; false when they are missing or inconsistent. */
+  /**
+   * Loads trusted index files; false when they are missing or inconsistent: a non-empty segment
+   * with an empty index (its first batch always gets an entry), a last offset entry that is not
+   * a batch with that offset, a time entry past the last batch, or a last time entry whose batch
+   * does not hold that timestamp (each entry names the batch that reached the running maximum).
+   *
+   * The batches after the last entry of either index are walked (headers only) for the end
+   * offset and the max timestamp. Starting at the last time entry, not only at the last offset
+   * entry, keeps the max timestamp right when the time index lost its last entries (index files
+   * are not fsynced; a shorter time index stays correct for lookups, as each entry only says
+   * that nothing before it is newer).
+   */
   private loadIndexes(): boolean {
     if (!this.fs.exists(this.indexPath) || !this.fs.exists(this.timeIndexPath)) return false;
     const offsetIndex = OffsetIndex.load(this.fs.readFile(this.indexPath), this.sizeBytes);
@@ -310,22 +382,45 @@ export class Segment {
     const lastRelative = Math.max(0, offsetIndex.lastRelativeOffset());
     const timeIndex = TimeIndex.load(this.fs.readFile(this.timeIndexPath), Number.MAX_SAFE_INTEGER);
     if (!timeIndex) return false;
-    // Walk the batches after the last index entry to find the end offset and max timestamp.
+    if (this.sizeBytes > 0 && (offsetIndex.entries === 0 || timeIndex.entries === 0)) return false;
     this.offsetIndex = offsetIndex;
     this.timeIndex = timeIndex;
     this.persistedOffsetEntries = offsetIndex.entries;
     this.persistedTimeEntries = timeIndex.entries;
-    this.maxTimestamp = timeIndex.lastTimestamp() === -Infinity ? -1 : timeIndex.lastTimestamp();
+    const lastTimestamp = timeIndex.lastTimestamp();
+    const lastTimeRelative = timeIndex.lookup(Number.POSITIVE_INFINITY);
+    this.maxTimestamp = lastTimestamp === -Infinity ? -1 : lastTimestamp;
+    this.maxTimestampRelativeOffset = lastTimeRelative;
     const from = Math.max(0, offsetIndex.lastPosition());
     let consistent = true;
-    const end = this.scan(from, this.sizeBytes, false, (header) => {
-      if (header.position === from && offsetIndex.entries > 0 && header.baseOffset - this.baseOffset !== lastRelative) consistent = false;
-      if (header.maxTimestamp > this.maxTimestamp) this.maxTimestamp = header.maxTimestamp;
+    let reachedLastEntry = offsetIndex.entries === 0;
+    const end = this.scan(Math.min(from, offsetIndex.lookup(lastTimeRelative)), this.sizeBytes, false, (header) => {
+      if (header.position === from) {
+        reachedLastEntry = true;
+        if (offsetIndex.entries > 0 && header.baseOffset - this.baseOffset !== lastRelative) consistent = false;
+      }
+      if (header.position < from && header.position + header.sizeBytes > from) consistent = false;
+      if (header.maxTimestamp > this.maxTimestamp) {
+        this.maxTimestamp = header.maxTimestamp;
+        this.maxTimestampRelativeOffset = header.baseOffset - this.baseOffset;
+      }
       this.nextOffset = lastOffsetOf(header) + 1;
-      this.bytesSinceIndexEntry = header.position === from ? 0 : this.bytesSinceIndexEntry + header.sizeBytes;
       return consistent;
     });
-    if (!consistent || end !== this.sizeBytes) {
+    if (consistent && end === this.sizeBytes && timeIndex.entries > 0) {
+      // The batch named by the last time entry must start there and hold that timestamp.
+      const target = this.baseOffset + lastTimeRelative;
+      let batch: BatchHeader | undefined;
+      if (target < this.nextOffset) {
+        this.scan(offsetIndex.lookup(lastTimeRelative), this.sizeBytes, false, (header) => {
+          if (lastOffsetOf(header) < target) return true;
+          batch = header;
+          return false;
+        });
+      }
+      consistent = batch !== undefined && batch.baseOffset === target && batch.maxTimestamp === lastTimestamp;
+    }
+    if (!consistent || !reachedLastEntry || end !== this.sizeBytes) {
       this.offsetIndex = new OffsetIndex();
       this.timeIndex = new TimeIndex();
       return false;
