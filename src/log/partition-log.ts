@@ -154,8 +154,9 @@ export class PartitionLog {
     const baseOffset = this.logEndOffset;
     let nextOffset = baseOffset;
     const logAppendTime = this.config.messageTimestampType === 'LogAppendTime';
+    const data = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const assigned: BatchHeader[] = headers.map((header) => {
-      writeBaseOffset(bytes, header, nextOffset);
+      writeBaseOffset(bytes, header, nextOffset, data);
       let updated: BatchHeader = { ...header, baseOffset: nextOffset };
       if (logAppendTime) updated = stampLogAppendTime(bytes, updated, nowMs);
       nextOffset = lastOffsetOf(updated) + 1;
@@ -261,7 +262,9 @@ export class PartitionLog {
     while (this.recoveryPoint < target) {
       this.checkHealthy();
       if (!this.flushInFlight) {
-        this.flushInFlight = this.flushOnce().finally(() => {
+        // Start the fsync one event-loop turn later: appenders just acknowledged by the previous
+        // fsync append again meanwhile and ride on this one, instead of waiting for the next.
+        this.flushInFlight = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flushOnce()).finally(() => {
           this.flushInFlight = undefined;
         });
       }

@@ -65,14 +65,23 @@ function view(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/** A 64-bit field as a Number (exact below 2^53): two 32-bit reads, cheaper than BigInt. */
+function readInt64(data: DataView, at: number): number {
+  return data.getInt32(at) * 4294967296 + data.getUint32(at + 4);
+}
+
+function writeInt64(data: DataView, at: number, value: number): void {
+  data.setInt32(at, Math.floor(value / 4294967296));
+  data.setUint32(at + 4, value >>> 0);
+}
+
 /**
  * Reads the header of the batch at `position`, or returns undefined when the bytes there are
  * not a plausible batch (too short, wrong magic, impossible length) or, with `requireWhole`, when
  * the whole batch is not within `bytes`. Does not check the CRC.
  */
-export function readBatchHeader(bytes: Uint8Array, position: number, requireWhole = true): BatchHeader | undefined {
+export function readBatchHeader(bytes: Uint8Array, position: number, requireWhole = true, data: DataView = view(bytes)): BatchHeader | undefined {
   if (position < 0 || bytes.byteLength - position < BATCH_HEADER_BYTES) return undefined;
-  const data = view(bytes);
   const batchLength = data.getInt32(position + BATCH_LENGTH_AT);
   const sizeBytes = batchLength + BATCH_LENGTH_PREFIX_BYTES;
   if (sizeBytes < BATCH_HEADER_BYTES) return undefined;
@@ -84,22 +93,22 @@ export function readBatchHeader(bytes: Uint8Array, position: number, requireWhol
   return {
     position,
     sizeBytes,
-    baseOffset: Number(data.getBigInt64(position + BASE_OFFSET_AT)),
+    baseOffset: readInt64(data, position + BASE_OFFSET_AT),
     lastOffsetDelta,
     attributes: data.getInt16(position + ATTRIBUTES_AT),
-    baseTimestamp: Number(data.getBigInt64(position + BASE_TIMESTAMP_AT)),
-    maxTimestamp: Number(data.getBigInt64(position + MAX_TIMESTAMP_AT)),
+    baseTimestamp: readInt64(data, position + BASE_TIMESTAMP_AT),
+    maxTimestamp: readInt64(data, position + MAX_TIMESTAMP_AT),
     recordsCount,
   };
 }
 
 export function computeCrc(bytes: Uint8Array, header: BatchHeader): number {
-  const covered = bytes.subarray(header.position + ATTRIBUTES_AT, header.position + header.sizeBytes);
-  return crc32c(Buffer.from(covered.buffer, covered.byteOffset, covered.byteLength)) >>> 0;
+  const start = bytes.byteOffset + header.position + ATTRIBUTES_AT;
+  return crc32c(Buffer.from(bytes.buffer, start, header.sizeBytes - ATTRIBUTES_AT)) >>> 0;
 }
 
-export function crcMatches(bytes: Uint8Array, header: BatchHeader): boolean {
-  return view(bytes).getUint32(header.position + CRC_AT) === computeCrc(bytes, header);
+export function crcMatches(bytes: Uint8Array, header: BatchHeader, data: DataView = view(bytes)): boolean {
+  return data.getUint32(header.position + CRC_AT) === computeCrc(bytes, header);
 }
 
 /**
@@ -108,19 +117,20 @@ export function crcMatches(bytes: Uint8Array, header: BatchHeader): boolean {
  */
 export function parseBatches(bytes: Uint8Array): BatchHeader[] {
   const headers: BatchHeader[] = [];
+  const data = view(bytes);
   let position = 0;
   while (position < bytes.byteLength) {
-    const header = readBatchHeader(bytes, position);
+    const header = readBatchHeader(bytes, position, true, data);
     if (!header) throw new KafkaError('CORRUPT_MESSAGE', `malformed record batch at byte ${position}`);
-    if (!crcMatches(bytes, header)) throw new KafkaError('CORRUPT_MESSAGE', `record batch at byte ${position} fails its CRC-32C`);
+    if (!crcMatches(bytes, header, data)) throw new KafkaError('CORRUPT_MESSAGE', `record batch at byte ${position} fails its CRC-32C`);
     headers.push(header);
     position += header.sizeBytes;
   }
   return headers;
 }
 
-export function writeBaseOffset(bytes: Uint8Array, header: BatchHeader, baseOffset: number): void {
-  view(bytes).setBigInt64(header.position + BASE_OFFSET_AT, BigInt(baseOffset));
+export function writeBaseOffset(bytes: Uint8Array, header: BatchHeader, baseOffset: number, data: DataView = view(bytes)): void {
+  writeInt64(data, header.position + BASE_OFFSET_AT, baseOffset);
 }
 
 /** LogAppendTime: sets the timestamp type bit and maxTimestamp, then the CRC they change. */
@@ -128,7 +138,7 @@ export function stampLogAppendTime(bytes: Uint8Array, header: BatchHeader, nowMs
   const data = view(bytes);
   const attributes = header.attributes | TIMESTAMP_TYPE_LOG_APPEND;
   data.setInt16(header.position + ATTRIBUTES_AT, attributes);
-  data.setBigInt64(header.position + MAX_TIMESTAMP_AT, BigInt(nowMs));
+  writeInt64(data, header.position + MAX_TIMESTAMP_AT, nowMs);
   const stamped = { ...header, attributes, maxTimestamp: nowMs };
   data.setUint32(header.position + CRC_AT, computeCrc(bytes, stamped));
   return stamped;
