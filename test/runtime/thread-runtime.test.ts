@@ -160,7 +160,7 @@ describe('ThreadRuntime', () => {
     expect((await probe.next()).body).toMatchObject({ count: 20_000 });
   });
 
-  it('restarts a worker after process.exit and after running out of memory', async () => {
+  it('restarts a worker after process.exit, an uncaught error, and running out of memory', async () => {
     runtime = await ThreadRuntime.start({ workers: 1, resourceLimits: { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 8 } });
     const probe = collector(runtime);
     const actor = await runtime.spawn(spec('crasher'));
@@ -170,11 +170,17 @@ describe('ThreadRuntime', () => {
     await runtime.sendAs(probe.id, actor, { type: 'ping' });
     expect((await probe.next()).body).toMatchObject({ restarts: 1 });
 
+    const uncaught = once<[number, string]>(runtime, 'workerRestarted');
+    await runtime.send(actor, { type: 'uncaught' });
+    expect((await uncaught)[1]).toBe('Error: uncaught in a timer');
+    await runtime.sendAs(probe.id, actor, { type: 'ping' });
+    expect((await probe.next()).body).toMatchObject({ restarts: 2 });
+
     const oom = once<[number, string]>(runtime, 'workerRestarted');
     await runtime.send(actor, { type: 'oom' });
     expect((await oom)[1]).toMatch(/memory/i);
     await runtime.sendAs(probe.id, actor, { type: 'ping' });
-    expect((await probe.next()).body).toMatchObject({ restarts: 2 });
+    expect((await probe.next()).body).toMatchObject({ restarts: 3 });
   });
 
   it('moves an actor to another worker with its state', async () => {
