@@ -1,0 +1,116 @@
+/**
+ * Broker settings under their Kafka names, from a server.properties file and --override
+ * key=value pairs (overrides win). An unknown name or a bad value is refused at start with a
+ * message naming it: a typo silently ignored is a setting silently not applied.
+ *
+ * Log settings (log.segment.bytes, message.max.bytes, ...) are the defaults of every topic's
+ * LogConfig; a topic's own configs (CreateTopics) override them.
+ */
+import { BROKER_LOG_DEFAULT_KEYS, DEFAULT_LOG_CONFIG, TOPIC_CONFIG_KEYS, withTopicConfigs, type LogConfig } from '../log/log-config.js';
+import { SOCKET_REQUEST_BYTES_MAX_DEFAULT } from '../protocol/frame-decoder.js';
+
+export interface BrokerConfig {
+  /** num.partitions: partitions of a topic created without a count (auto-create, -1). */
+  readonly numPartitions: number;
+  /** default.replication.factor: accepted and reported; replication itself comes later. */
+  readonly defaultReplicationFactor: number;
+  readonly autoCreateTopicsEnable: boolean;
+  readonly socketRequestMaxBytes: number;
+  /** log.retention.check.interval.ms: how often retention and flush.ms are applied. */
+  readonly logRetentionCheckIntervalMs: number;
+  /** The broker-level log settings, as topic config names, as given (for DescribeConfigs later). */
+  readonly logDefaults: Readonly<Record<string, string>>;
+  /** Every topic's base LogConfig: Kafka's defaults with the broker's log settings applied. */
+  readonly logConfig: LogConfig;
+}
+
+export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
+  numPartitions: 1,
+  defaultReplicationFactor: 1,
+  autoCreateTopicsEnable: true,
+  socketRequestMaxBytes: SOCKET_REQUEST_BYTES_MAX_DEFAULT,
+  logRetentionCheckIntervalMs: 300_000,
+  logDefaults: {},
+  logConfig: DEFAULT_LOG_CONFIG,
+};
+
+const integerAtLeast = (min: number) => (value: string, name: string): number => {
+  const parsed = Number(value.trim());
+  if (!Number.isSafeInteger(parsed) || value.trim() === '') throw new Error(`${name}: not an integer: ${value}`);
+  if (parsed < min) throw new Error(`${name}: must be at least ${min}, got ${value}`);
+  return parsed;
+};
+const boolean = (value: string, name: string): boolean => {
+  const normalized = value.trim().toLowerCase();
+  if (normalized !== 'true' && normalized !== 'false') throw new Error(`${name}: must be true or false, got ${value}`);
+  return normalized === 'true';
+};
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+const BROKER_KEYS: Record<string, (config: Mutable<BrokerConfig>, value: string, name: string) => void> = {
+  'num.partitions': (config, value, name) => { config.numPartitions = integerAtLeast(1)(value, name); },
+  'default.replication.factor': (config, value, name) => { config.defaultReplicationFactor = integerAtLeast(1)(value, name); },
+  'auto.create.topics.enable': (config, value, name) => { config.autoCreateTopicsEnable = boolean(value, name); },
+  'socket.request.max.bytes': (config, value, name) => { config.socketRequestMaxBytes = integerAtLeast(1)(value, name); },
+  'log.retention.check.interval.ms': (config, value, name) => { config.logRetentionCheckIntervalMs = integerAtLeast(1)(value, name); },
+};
+
+/** Kafka's alternative spellings of retention, converted to log.retention.ms. */
+const RETENTION_UNITS_MS: Record<string, number> = { 'log.retention.hours': 3_600_000, 'log.retention.minutes': 60_000 };
+
+/** Every name accepted, for error messages and documentation. */
+export function knownBrokerSettings(): string[] {
+  return [...Object.keys(BROKER_KEYS), ...Object.keys(BROKER_LOG_DEFAULT_KEYS), ...Object.keys(RETENTION_UNITS_MS)].sort();
+}
+
+/** Builds the config from settings in order (later ones win); throws naming the bad setting. */
+export function brokerConfigFrom(settings: Iterable<[string, string]>): BrokerConfig {
+  const config: Mutable<BrokerConfig> = { ...DEFAULT_BROKER_CONFIG };
+  const logDefaults: Record<string, string> = {};
+  for (const [name, value] of settings) {
+    const brokerSetter = BROKER_KEYS[name];
+    const topicName = BROKER_LOG_DEFAULT_KEYS[name];
+    if (brokerSetter) {
+      brokerSetter(config, value, name);
+    } else if (topicName) {
+      // Validate now with the setting's own name in the message, not the topic config's.
+      TOPIC_CONFIG_KEYS[topicName]![1](value.trim(), name);
+      logDefaults[topicName] = value.trim();
+    } else if (RETENTION_UNITS_MS[name] !== undefined) {
+      logDefaults['retention.ms'] = String(integerAtLeast(-1)(value, name) * RETENTION_UNITS_MS[name]!);
+    } else {
+      throw new Error(`unknown setting: ${name} (known: ${knownBrokerSettings().join(', ')})`);
+    }
+  }
+  config.logDefaults = logDefaults;
+  config.logConfig = withTopicConfigs(DEFAULT_LOG_CONFIG, logDefaults);
+  return config;
+}
+
+/**
+ * Reads Java-properties text: `key=value` or `key: value` lines, `#` and `!` comments, blank
+ * lines. (Line continuations and escapes are not supported; none of the settings needs them.)
+ */
+export function parseProperties(text: string, source = 'properties'): [string, string][] {
+  const entries: [string, string][] = [];
+  text.split(/\r?\n/).forEach((rawLine, index) => {
+    const line = rawLine.trim();
+    if (line === '' || line.startsWith('#') || line.startsWith('!')) return;
+    const separator = line.search(/[=:]/);
+    if (separator <= 0) throw new Error(`${source}:${index + 1}: expected key=value, got: ${line}`);
+    entries.push([line.slice(0, separator).trim(), line.slice(separator + 1).trim()]);
+  });
+  return entries;
+}
+
+/** Parses one --override argument. */
+export function parseOverride(argument: string): [string, string] {
+  const separator = argument.indexOf('=');
+  if (separator <= 0) throw new Error(`--override expects key=value, got: ${argument}`);
+  return [argument.slice(0, separator).trim(), argument.slice(separator + 1).trim()];
+}
+
+/** A topic's LogConfig: the broker's log defaults with the topic's own configs on top. */
+export function topicLogConfig(config: BrokerConfig, topicConfigs: Readonly<Record<string, string>>): LogConfig {
+  return withTopicConfigs(config.logConfig, topicConfigs);
+}

@@ -1,0 +1,217 @@
+/**
+ * One client connection: framing, request header, dispatch, and responses in request order.
+ *
+ * Requests are pipelined: each is handed to its handler as soon as it is decoded, so a long-poll
+ * Fetch does not hold up a Metadata request behind it. Responses still leave in request order,
+ * as Kafka's protocol requires (clients match them by position as well as correlation id):
+ *
+ *   requests   #1 Fetch (waits)   #2 Metadata (done)   #3 Produce (done)
+ *   pending    [ #1 ...........,  #2 ready,            #3 ready ]   nothing sent yet
+ *   #1 done -> [ #1 ready, #2 ready, #3 ready ] -> all three written, in order
+ *
+ * Bounds: at most `inFlightRequestsMax` requests pending per connection, and nothing more is
+ * read while the socket's send buffer is full; past either, reading pauses (TCP backpressure
+ * reaches the client) and resumes when responses drain.
+ *
+ * Bad input closes this connection only, with one log line, as Kafka does: a frame size over
+ * socket.request.max.bytes or too small, an unknown API key, an unsupported version (except
+ * ApiVersions, answered in v0 with UNSUPPORTED_VERSION so the client can retry lower), or a
+ * request that does not decode.
+ */
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { FrameDecoder, InvalidFrameError } from '../protocol/frame-decoder.js';
+import { ErrorCode } from '../protocol/generated/error-codes.js';
+import { ResponseHeaderCodec } from '../protocol/generated/messages/index.js';
+import { API_VERSIONS_API_KEY, readRequestHeader, responseHeaderVersion } from '../protocol/headers.js';
+import type { MessageCodec } from '../protocol/message-codec.js';
+import { ProtocolReader } from '../protocol/reader.js';
+import { ProtocolWriter } from '../protocol/writer.js';
+import { CLOSE_CONNECTION, NO_RESPONSE, type ClusterServices, type RequestContext } from './handler.js';
+import type { HandlerRegistry } from './handler-registry.js';
+
+export const IN_FLIGHT_REQUESTS_MAX_DEFAULT = 64;
+
+export interface ConnectionOptions {
+  readonly nodeId: number;
+  readonly cluster: ClusterServices;
+  readonly registry: HandlerRegistry;
+  readonly log: Logger;
+  readonly frameBytesMax: number;
+  readonly inFlightRequestsMax?: number;
+}
+
+interface PendingResponse {
+  /** undefined while the handler runs; null when the request gets no response. */
+  bytes: Uint8Array | null | undefined;
+  /** Close the connection once everything before this is written. */
+  closeAfter?: boolean;
+}
+
+export class Connection {
+  private readonly decoder: FrameDecoder;
+  private readonly pending: PendingResponse[] = [];
+  private readonly inFlightRequestsMax: number;
+  private readonly log: Logger;
+  private writeBlocked = false;
+  private draining = false;
+  private closed = false;
+  private drained: (() => void) | undefined;
+
+  constructor(private readonly socket: Socket, private readonly options: ConnectionOptions) {
+    this.decoder = new FrameDecoder(options.frameBytesMax);
+    this.inFlightRequestsMax = options.inFlightRequestsMax ?? IN_FLIGHT_REQUESTS_MAX_DEFAULT;
+    this.log = options.log.child({ remote: `${socket.remoteAddress}:${socket.remotePort}` });
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => {
+      this.writeBlocked = false;
+      this.updateFlow();
+    });
+    socket.on('error', (error) => this.log.debug({ err: error }, 'connection error'));
+    socket.on('close', () => {
+      this.closed = true;
+      this.drained?.();
+    });
+  }
+
+  /**
+   * Stops reading new requests, lets those already received finish and their responses go out,
+   * then ends the connection. Resolves when the socket is closed.
+   */
+  drainAndClose(): Promise<void> {
+    this.draining = true;
+    this.socket.pause();
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.drained = () => {
+        this.drained = undefined;
+        resolve();
+      };
+      this.endIfDrained();
+    });
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.draining || this.closed) return;
+    let frames: Buffer[];
+    try {
+      frames = this.decoder.push(chunk);
+    } catch (error) {
+      if (!(error instanceof InvalidFrameError)) throw error;
+      this.closeForBadInput(error.message, { declaredSizeBytes: error.declaredSizeBytes });
+      return;
+    }
+    for (const frame of frames) {
+      if (this.closed || this.draining) return;
+      this.onFrame(frame);
+    }
+    this.updateFlow();
+  }
+
+  private onFrame(frame: Buffer): void {
+    const reader = new ProtocolReader(frame);
+    const apiKey = reader.peekInt16(0);
+    const apiVersion = reader.peekInt16(2);
+    const registered = this.options.registry.get(apiKey);
+    if (!registered) return this.closeForBadInput('unknown API key', { apiKey, apiVersion });
+    let header;
+    try {
+      header = readRequestHeader(reader);
+    } catch (error) {
+      return this.closeForBadInput(`unreadable request header: ${(error as Error).message}`, { apiKey, apiVersion });
+    }
+    const { handler, codecs } = registered;
+    if (apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
+      if (apiKey === API_VERSIONS_API_KEY) {
+        // The client asked with a version we cannot parse: answer in v0, which every client
+        // reads, with the ranges we serve, so it retries with a version both sides know.
+        const response = { errorCode: ErrorCode.UNSUPPORTED_VERSION, apiKeys: this.options.registry.apiVersions() };
+        this.pending.push({ bytes: encodeResponse(codecs.response, apiKey, 0, header.correlationId, response) });
+        return this.flush();
+      }
+      return this.closeForBadInput(`unsupported version of ${codecs.apiName}`, { apiKey, apiVersion, supported: `${handler.minVersion}-${handler.maxVersion}` });
+    }
+    let request: unknown;
+    try {
+      request = codecs.request.decode(reader, apiVersion);
+    } catch (error) {
+      return this.closeForBadInput(`unreadable ${codecs.apiName} request: ${(error as Error).message}`, { apiKey, apiVersion });
+    }
+    const slot: PendingResponse = { bytes: undefined };
+    this.pending.push(slot);
+    const context: RequestContext = {
+      nodeId: this.options.nodeId,
+      cluster: this.options.cluster,
+      registry: this.options.registry,
+      header,
+      apiVersion,
+      log: this.log,
+    };
+    const complete = (response: unknown): void => {
+      slot.closeAfter = response === CLOSE_CONNECTION;
+      slot.bytes = response === NO_RESPONSE || response === CLOSE_CONNECTION ? null : encodeResponse(codecs.response, apiKey, apiVersion, header.correlationId, response);
+      this.flush();
+    };
+    const fail = (error: unknown): void => {
+      this.log.error({ err: error, api: codecs.apiName, apiVersion, correlationId: header.correlationId }, 'request failed; closing the connection');
+      this.socket.destroy();
+    };
+    try {
+      // Called synchronously so that handlers start in request order (see ApiHandler.handle).
+      const result = handler.handle(request, context) as unknown;
+      if (result instanceof Promise) (result as Promise<unknown>).then(complete).catch(fail);
+      else complete(result);
+    } catch (error) {
+      fail(error);
+    }
+  }
+
+  /** Writes every response that is ready and has no unfinished request before it. */
+  private flush(): void {
+    while (this.pending.length > 0 && this.pending[0]!.bytes !== undefined) {
+      const { bytes, closeAfter } = this.pending.shift()!;
+      if (bytes && !this.closed && !this.socket.write(bytes)) this.writeBlocked = true;
+      if (closeAfter) {
+        this.log.debug('closing connection after a failed request that gets no response');
+        this.pending.length = 0;
+        this.closed = true;
+        this.socket.end();
+        return;
+      }
+    }
+    this.updateFlow();
+    this.endIfDrained();
+  }
+
+  private updateFlow(): void {
+    if (this.closed || this.draining) return;
+    const mustWait = this.writeBlocked || this.pending.length >= this.inFlightRequestsMax;
+    if (mustWait && !this.socket.isPaused()) this.socket.pause();
+    else if (!mustWait && this.socket.isPaused()) this.socket.resume();
+  }
+
+  private endIfDrained(): void {
+    if (this.draining && this.pending.length === 0 && !this.closed) this.socket.end();
+  }
+
+  private closeForBadInput(reason: string, details: Record<string, unknown>): void {
+    this.log.warn(details, `closing connection: ${reason}`);
+    this.closed = true;
+    this.socket.destroy();
+  }
+}
+
+/** Frames a response: size, response header (v0 or v1 by API and version), body. */
+export function encodeResponse(codec: MessageCodec<unknown>, apiKey: number, apiVersion: number, correlationId: number, response: unknown): Uint8Array {
+  const writer = new ProtocolWriter(256);
+  writer.writeInt32(0);
+  ResponseHeaderCodec.encode(writer, { correlationId }, responseHeaderVersion(apiKey, apiVersion));
+  codec.encode(writer, response, apiVersion);
+  writer.patchInt32(0, writer.offset - 4);
+  return writer.bytes();
+}

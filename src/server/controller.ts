@@ -1,0 +1,134 @@
+/**
+ * The controller: owns topic metadata. It wraps the pure state machine (controller-state.ts)
+ * with a durable metadata log, one JSON record a line, in the data directory:
+ *
+ *   data/samsa-metadata.jsonl
+ *     {"type":"cluster-created","clusterId":"q1Wd..."}
+ *     {"type":"topic-created","name":"orders","topicId":"x8f...","leaders":[0,1,0],"configs":{}}
+ *
+ * Each record is written and fsynced before it is applied, so a restart that replays the file
+ * finds every topic that a client was told exists. A crash in the middle of a write leaves a
+ * torn last line, which is dropped (and cut off) at start: that record was never acknowledged.
+ * (The name does not look like "<topic>-<partition>", so LogDirectory leaves the file alone.)
+ */
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { uuidFromBytes } from '../protocol/uuid.js';
+import {
+  applyRecord, EMPTY_CONTROLLER_STATE, planCreateTopic, planReassignMissingLeaders,
+  type ControllerState, type CreateTopicCommand, type MetadataRecord, type PlanResult, type TopicState,
+} from './controller-state.js';
+
+export const METADATA_LOG_FILE = 'samsa-metadata.jsonl';
+
+/** A random Kafka uuid; like Kafka's Uuid.randomUuid, never one starting with '-'. */
+export function randomUuid(): string {
+  for (;;) {
+    const uuid = uuidFromBytes(randomBytes(16));
+    if (!uuid.startsWith('-') && uuid !== 'AAAAAAAAAAAAAAAAAAAAAA' && uuid !== 'AAAAAAAAAAAAAAAAAAAAAQ') return uuid;
+  }
+}
+
+export class Controller {
+  private current: ControllerState = EMPTY_CONTROLLER_STATE;
+  private readonly topicsById = new Map<string, TopicState>();
+  private fd: number | undefined;
+
+  private constructor(readonly file: string, readonly brokerCount: number, private readonly log?: Logger) {}
+
+  /** Replays the metadata log (creating it on first start) and moves orphaned leaders. */
+  static open(dataDirectory: string, brokerCount: number, log?: Logger): Controller {
+    const controller = new Controller(path.join(dataDirectory, METADATA_LOG_FILE), brokerCount, log);
+    controller.replay();
+    if (controller.current.clusterId === undefined) controller.commit([{ type: 'cluster-created', clusterId: randomUuid() }]);
+    const moves = planReassignMissingLeaders(controller.current, brokerCount);
+    if (moves.length > 0) {
+      log?.info({ topics: moves.length, brokerCount }, 'moving leaders of partitions whose broker no longer exists');
+      controller.commit(moves);
+    }
+    return controller;
+  }
+
+  get state(): ControllerState {
+    return this.current;
+  }
+
+  get clusterId(): string {
+    return this.current.clusterId!;
+  }
+
+  topic(name: string): TopicState | undefined {
+    return this.current.topics.get(name);
+  }
+
+  topicById(topicId: string): TopicState | undefined {
+    return this.topicsById.get(topicId);
+  }
+
+  topics(): IterableIterator<TopicState> {
+    return this.current.topics.values();
+  }
+
+  /** Validates and, unless `validateOnly`, durably creates a topic. */
+  createTopic(command: Omit<CreateTopicCommand, 'topicId'>, validateOnly = false): PlanResult & { topic?: TopicState } {
+    const plan = planCreateTopic(this.current, { ...command, topicId: randomUuid() }, this.brokerCount);
+    if ('error' in plan || validateOnly) return plan;
+    this.commit(plan.records);
+    return { ...plan, topic: this.current.topics.get(command.name)! };
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+
+  /** Writes and fsyncs the records, then applies them. */
+  private commit(records: MetadataRecord[]): void {
+    const text = records.map((record) => JSON.stringify(record) + '\n').join('');
+    this.fd ??= openSync(this.file, 'a');
+    writeSync(this.fd, text);
+    fsyncSync(this.fd);
+    for (const record of records) this.apply(record);
+  }
+
+  private apply(record: MetadataRecord): void {
+    this.current = applyRecord(this.current, record);
+    if (record.type === 'topic-created') this.topicsById.set(record.topicId, this.current.topics.get(record.name)!);
+    if (record.type === 'leaders-changed') {
+      const topic = this.current.topics.get(record.name);
+      if (topic) this.topicsById.set(topic.topicId, topic);
+    }
+  }
+
+  private replay(): void {
+    if (!existsSync(this.file)) return;
+    const bytes = readFileSync(this.file);
+    let position = 0;
+    while (position < bytes.byteLength) {
+      const end = bytes.indexOf(0x0a, position);
+      let record: MetadataRecord | undefined;
+      if (end >= 0) {
+        try {
+          record = JSON.parse(bytes.subarray(position, end).toString('utf8')) as MetadataRecord;
+        } catch {
+          record = undefined;
+        }
+      }
+      if (!record) break;
+      this.apply(record);
+      position = end + 1;
+    }
+    if (position < bytes.byteLength) {
+      this.log?.warn({ file: this.file, droppedBytes: bytes.byteLength - position }, 'metadata log has a torn or unreadable tail; cutting it off');
+      const fd = openSync(this.file, 'r+');
+      try {
+        ftruncateSync(fd, position);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    }
+  }
+}

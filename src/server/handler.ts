@@ -1,0 +1,72 @@
+/**
+ * What a request handler is and what it may use. One handler per API, one file per handler
+ * (src/server/handlers/<api>.ts); each declares the versions it serves, and ApiVersions answers
+ * from those declarations (handler-registry.ts), so what is advertised is what is implemented.
+ *
+ * Kafka errors travel as values in the response; a handler throws only for bugs and I/O faults,
+ * and the connection then logs and closes (the client reconnects and retries).
+ */
+import type { Logger } from 'pino';
+import type { LogDirectory } from '../log/log-directory.js';
+import type { PartitionLog } from '../log/partition-log.js';
+import type { RequestHeader } from '../protocol/generated/messages/index.js';
+import type { AppendWaiters } from './append-waiters.js';
+import type { BrokerConfig } from './broker-config.js';
+import type { Controller } from './controller.js';
+import type { CreateTopicCommand, PlanResult, TopicState } from './controller-state.js';
+import type { HandlerRegistry } from './handler-registry.js';
+
+/** Returned by a handler whose request gets no response (Produce with acks=0). */
+export const NO_RESPONSE: unique symbol = Symbol('no response');
+export type NoResponse = typeof NO_RESPONSE;
+/**
+ * Returned when the request gets no response and the connection must close once the responses
+ * before it are sent: Kafka's way of telling an acks=0 producer that its request failed.
+ */
+export const CLOSE_CONNECTION: unique symbol = Symbol('close connection');
+export type CloseConnection = typeof CLOSE_CONNECTION;
+
+export interface BrokerEndpoint {
+  readonly nodeId: number;
+  readonly host: string;
+  readonly port: number;
+}
+
+/** What every broker in the process shares: topic metadata, the logs, settings. */
+export interface ClusterServices {
+  readonly config: BrokerConfig;
+  readonly controller: Controller;
+  readonly logs: LogDirectory;
+  readonly appendWaiters: AppendWaiters;
+  readonly brokers: readonly BrokerEndpoint[];
+  /** Creates a topic and its partition logs (or only validates it). */
+  createTopic(command: Omit<CreateTopicCommand, 'topicId'>, validateOnly?: boolean): PlanResult & { topic?: TopicState };
+  /** The log of a partition of an existing topic (opened on first use). */
+  partitionLog(topic: TopicState, partition: number): PartitionLog;
+}
+
+export interface RequestContext {
+  /** The broker that received the request (its listener). */
+  readonly nodeId: number;
+  readonly cluster: ClusterServices;
+  readonly registry: HandlerRegistry;
+  readonly header: RequestHeader;
+  readonly apiVersion: number;
+  readonly log: Logger;
+}
+
+export interface ApiHandler<Request, Response> {
+  readonly apiKey: number;
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  /**
+   * Called synchronously when the request is decoded, in the order requests arrive on the
+   * connection; work started before the first `await` (e.g. a log append) keeps that order.
+   */
+  handle(request: Request, context: RequestContext): Promise<Response | NoResponse | CloseConnection> | Response | NoResponse | CloseConnection;
+}
+
+/** Keeps each handler file typed by its own request and response. */
+export function defineHandler<Request, Response>(handler: ApiHandler<Request, Response>): ApiHandler<Request, Response> {
+  return handler;
+}

@@ -1,0 +1,82 @@
+/**
+ * Metadata (3): every broker of the process, and the requested topics with each partition's
+ * leader. Unknown topics are created when both the broker (auto.create.topics.enable) and the
+ * request (allowAutoTopicCreation, v4+) allow it; the new topic is answered at once, with its
+ * leaders, rather than with LEADER_NOT_AVAILABLE, since creation here is synchronous.
+ */
+import { ErrorCode } from '../../protocol/generated/error-codes.js';
+import type { MetadataRequest, MetadataResponse } from '../../protocol/generated/messages/index.js';
+import type { MetadataResponseTopic } from '../../protocol/generated/messages/metadata-response.js';
+import { ZERO_UUID } from '../../protocol/uuid.js';
+import { topicNameError, type TopicState } from '../controller-state.js';
+import { defineHandler, type RequestContext } from '../handler.js';
+
+/** The controller is not a separate node yet; broker 0 stands for it. */
+const CONTROLLER_NODE_ID = 0;
+
+function describeTopic(topic: TopicState): MetadataResponseTopic {
+  return {
+    errorCode: ErrorCode.NONE,
+    name: topic.name,
+    topicId: topic.topicId,
+    isInternal: false,
+    partitions: topic.partitions.map((partition, partitionIndex) => ({
+      errorCode: ErrorCode.NONE,
+      partitionIndex,
+      leaderId: partition.leader,
+      leaderEpoch: partition.leaderEpoch,
+      replicaNodes: [...partition.replicas],
+      isrNodes: [...partition.isr],
+      offlineReplicas: [],
+    })),
+  };
+}
+
+function missingTopic(errorCode: number, name: string | null, topicId = ZERO_UUID): MetadataResponseTopic {
+  return { errorCode, name, topicId, isInternal: false, partitions: [] };
+}
+
+function lookupOrCreate(name: string, autoCreate: boolean, context: RequestContext): MetadataResponseTopic {
+  const { cluster } = context;
+  const existing = cluster.controller.topic(name);
+  if (existing) return describeTopic(existing);
+  if (topicNameError(name)) return missingTopic(ErrorCode.INVALID_TOPIC_EXCEPTION, name);
+  if (!autoCreate) return missingTopic(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name);
+  const created = cluster.createTopic({ name, partitionCount: cluster.config.numPartitions, configs: {} });
+  if ('error' in created) {
+    // Another request may have created it meanwhile; anything else is reported as is.
+    const raced = cluster.controller.topic(name);
+    return raced ? describeTopic(raced) : missingTopic(ErrorCode[created.error], name);
+  }
+  context.log.info({ topic: name, partitions: created.topic!.partitions.length }, 'topic auto-created');
+  return describeTopic(created.topic!);
+}
+
+export const metadataHandler = defineHandler<MetadataRequest, MetadataResponse>({
+  apiKey: 3,
+  minVersion: 0,
+  maxVersion: 12,
+  handle(request, context) {
+    const { cluster, apiVersion } = context;
+    // v0 has no null: an empty list means every topic. From v1, null means every topic.
+    const everyTopic = request.topics === null || (apiVersion === 0 && request.topics.length === 0);
+    const autoCreate = cluster.config.autoCreateTopicsEnable && (request.allowAutoTopicCreation ?? true);
+    let topics: MetadataResponseTopic[];
+    if (everyTopic) {
+      topics = [...cluster.controller.topics()].map(describeTopic);
+    } else {
+      topics = request.topics!.map((requested) => {
+        if (requested.name !== null) return lookupOrCreate(requested.name, autoCreate, context);
+        const byId = requested.topicId === undefined ? undefined : cluster.controller.topicById(requested.topicId);
+        return byId ? describeTopic(byId) : missingTopic(ErrorCode.UNKNOWN_TOPIC_ID, null, requested.topicId);
+      });
+    }
+    return {
+      throttleTimeMs: 0,
+      brokers: cluster.brokers.map((broker) => ({ nodeId: broker.nodeId, host: broker.host, port: broker.port, rack: null })),
+      clusterId: cluster.controller.clusterId,
+      controllerId: CONTROLLER_NODE_ID,
+      topics,
+    };
+  },
+});

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_LOG_CONFIG } from '../../src/log/log-config.js';
+import { brokerConfigFrom, parseOverride, parseProperties, topicLogConfig } from '../../src/server/broker-config.js';
+
+describe('broker config', () => {
+  it('reads server.properties and lets overrides win', () => {
+    const properties = parseProperties('# comment\n\nnum.partitions=3\nlog.segment.bytes : 1048576\nauto.create.topics.enable=true\n');
+    const config = brokerConfigFrom([...properties, parseOverride('num.partitions=5'), parseOverride('auto.create.topics.enable=false')]);
+    expect(config.numPartitions).toBe(5);
+    expect(config.autoCreateTopicsEnable).toBe(false);
+    expect(config.logConfig.segmentBytes).toBe(1048576);
+    expect(config.logDefaults).toEqual({ 'segment.bytes': '1048576' });
+  });
+
+  it('maps broker log settings onto every topic, under the topic configs', () => {
+    const config = brokerConfigFrom([['log.retention.hours', '2'], ['message.max.bytes', '2000'], ['log.flush.interval.messages', '1']]);
+    expect(config.logConfig).toEqual({ ...DEFAULT_LOG_CONFIG, retentionMs: 7_200_000, maxMessageBytes: 2000, flushMessages: 1 });
+    expect(topicLogConfig(config, { 'max.message.bytes': '100' }).maxMessageBytes).toBe(100);
+  });
+
+  it('refuses an unknown setting or a bad value, naming it', () => {
+    expect(() => brokerConfigFrom([['num.partition', '3']])).toThrow(/unknown setting: num.partition/);
+    expect(() => brokerConfigFrom([['num.partitions', 'three']])).toThrow(/num.partitions: not an integer/);
+    expect(() => brokerConfigFrom([['num.partitions', '0']])).toThrow(/num.partitions: must be at least 1/);
+    expect(() => brokerConfigFrom([['log.segment.bytes', '-5']])).toThrow(/log.segment.bytes/);
+    expect(() => brokerConfigFrom([['auto.create.topics.enable', 'yes']])).toThrow(/auto.create.topics.enable/);
+    expect(() => parseOverride('num.partitions')).toThrow(/key=value/);
+    expect(() => parseProperties('just words')).toThrow(/properties:1/);
+  });
+});
