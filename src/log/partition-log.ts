@@ -226,7 +226,8 @@ export class PartitionLog {
 
   /**
    * Cuts the log so that `offset` becomes the log end offset (a follower after a leader change).
-   * `offset` must be a batch boundary; a cut inside a batch is refused.
+   * `offset` must be a batch boundary (or in a gap left by compaction); a cut inside a batch is
+   * refused.
    */
   truncateTo(offset: number): void {
     this.checkHealthy();
@@ -236,8 +237,19 @@ export class PartitionLog {
     const segment = this.segments[index]!;
     segment.truncateTo(offset);
     for (const later of this.segments.splice(index + 1)) later.delete();
+    if (segment.nextOffset < offset) {
+      // Compaction had removed the records just below `offset`, so the segment now ends before
+      // it. The log end offset must still become `offset` (as in Kafka), or the next append would
+      // reuse removed offsets and the high watermark could pass the log end: start an empty
+      // active segment at `offset` (its file keeps that across restarts).
+      this.segments.push(Segment.create(this.directory, offset, this.fs, this.segmentOptions()));
+      this.fs.fsyncDirectory(this.directory);
+    }
     this.recoveryPoint = Math.min(this.recoveryPoint, offset);
     this.highWatermark = Math.min(this.highWatermark, offset);
+    // Records appended from here on are dirty, whatever an earlier pass covered (Kafka's
+    // maybeTruncateCheckpoint).
+    this.cleanedUpTo = Math.min(this.cleanedUpTo, offset);
   }
 
   /** Starts a new active segment at the log end offset (if the active one is not empty). */

@@ -172,7 +172,11 @@ export class Segment {
     return { bytes: bytes.subarray(0, end), firstOffset, nextOffset };
   }
 
-  /** Cuts the segment so that `offset` is its next offset; it must be a batch boundary. */
+  /**
+   * Removes every batch at or past `offset`, which must be a batch boundary: the base of a batch,
+   * or an offset no batch holds (a gap left by compaction). Afterwards nextOffset is `offset`,
+   * or below it when compaction removed the records just below `offset`.
+   */
   truncateTo(offset: number): void {
     if (offset >= this.nextOffset) return;
     let position = this.sizeBytes;
@@ -180,7 +184,8 @@ export class Segment {
     else {
       const batch = this.findBatch(offset);
       if (!batch) return;
-      if (batch.baseOffset !== offset) {
+      // A batch starting after `offset` means `offset` lies in a gap: cut before that batch.
+      if (batch.baseOffset < offset) {
         throw new KafkaError('OFFSET_OUT_OF_RANGE', `truncation offset ${offset} falls inside the batch ${batch.baseOffset}..${lastOffsetOf(batch)}`);
       }
       position = batch.position;

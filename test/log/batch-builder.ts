@@ -23,6 +23,11 @@ export interface SimpleRecord {
   readonly timestampDelta?: number;
 }
 
+/** A record as it sits in a batch: SimpleRecord plus its offset delta. */
+export interface PlacedRecord extends SimpleRecord {
+  readonly offsetDelta: number;
+}
+
 export interface BatchOptions {
   readonly baseTimestamp: number;
   readonly baseOffset?: number;
@@ -135,6 +140,30 @@ export function stampedWithLogAppendTime(batch: Uint8Array, nowMs: number): Uint
   view.setBigInt64(35, BigInt(nowMs));
   view.setUint32(17, batchCrc(copy));
   return copy;
+}
+
+/**
+ * What log compaction must store for `batch` (uncompressed, as stored) once only `kept` of its
+ * records remain: the same header fields (base offset, leader epoch, attributes, lastOffsetDelta,
+ * both timestamps, producer fields), each kept record re-encoded with its own offset and
+ * timestamp deltas, then batchLength, recordsCount and the CRC recomputed.
+ */
+export function withRecords(batch: Uint8Array, kept: readonly PlacedRecord[]): Uint8Array {
+  if (kept.length === 0) throw new Error('a batch needs at least one record');
+  const encoded = kept.map((record) => encodeRecord(record, record.offsetDelta));
+  const recordsBytes = encoded.reduce((sum, record) => sum + record.byteLength, 0);
+  const rebuilt = new Uint8Array(HEADER_BYTES + recordsBytes);
+  rebuilt.set(batch.subarray(0, HEADER_BYTES), 0);
+  const view = batchView(rebuilt);
+  view.setInt32(8, rebuilt.byteLength - 12);
+  view.setInt32(57, kept.length);
+  let at = HEADER_BYTES;
+  for (const record of encoded) {
+    rebuilt.set(record, at);
+    at += record.byteLength;
+  }
+  view.setUint32(17, batchCrc(rebuilt));
+  return rebuilt;
 }
 
 /** Concatenates batches into one produce payload. */

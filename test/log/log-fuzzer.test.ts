@@ -1,9 +1,16 @@
 /**
  * Op-fuzzer for the partition log: random sequences of append, read, high-watermark moves,
- * roll, truncate, DeleteRecords, retention, flush, offset-by-timestamp and clean and unclean
- * restarts, each checked against LogModel (test/log/log-model.ts). Segments are tiny (1-4 KiB)
- * and index intervals short (64-512 bytes), so rolls, index entries and index scans happen all
- * the time.
+ * roll, truncate, DeleteRecords, retention, flush, offset-by-timestamp, compaction and clean and
+ * unclean restarts, each checked against LogModel (test/log/log-model.ts). Segments are tiny
+ * (1-4 KiB) and index intervals short (64-512 bytes), so rolls, index entries and index scans
+ * happen all the time.
+ *
+ * A third of the runs use cleanup.policy=compact or compact,delete: their records have keys from
+ * a small key space (so keys repeat), some null keys and some null values (tombstones), and the
+ * injected clock moves past delete.retention.ms. Their compact op runs PartitionLog.compact on a
+ * CpuPool shared by the file (inline for small inputs, on piscina above 16 KiB), and the model
+ * predicts the result and every byte of the cleaned segments. Compactions are often followed at
+ * once by a clean or unclean restart. The other runs' compact op must be a no-op.
  *
  * Every run is driven by one seed. A failure names it; replay it alone with
  *   SAMSA_FUZZ_SEED=<seed> npx vitest run test/log/log-fuzzer.test.ts
@@ -13,14 +20,16 @@
  * behind its back by FaultyFileSystem.crash). Data written without fsync survives a process
  * crash, the page cache remains, so the model expects every appended batch back.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_LOG_CONFIG, type LogConfig } from '../../src/log/log-config.js';
 import { LogDirectory } from '../../src/log/log-directory.js';
 import type { PartitionLog } from '../../src/log/partition-log.js';
 import { parseBatches } from '../../src/log/record-batch.js';
+import { decodeBatchRecords } from '../../src/log/records.js';
 import { KafkaError } from '../../src/protocol/kafka-error.js';
+import { CpuPool } from '../../src/runtime/cpu-pool.js';
 import { SeededRandom } from '../../src/runtime/prng.js';
-import { atOffset, buildBatch, concatBytes, fillerBytes, lastOffsetDeltaOf, maxTimestampOf, stampedWithLogAppendTime, type SimpleRecord } from './batch-builder.js';
+import { atOffset, buildBatch, concatBytes, fillerBytes, lastOffsetDeltaOf, maxTimestampOf, stampedWithLogAppendTime, type PlacedRecord } from './batch-builder.js';
 import { FaultyFileSystem } from './faulty-file-system.js';
 import { LogModel, segmentMaxTimestamp, type ModelBatch } from './log-model.js';
 import { TemporaryDirectories } from './temporary-directory.js';
@@ -35,6 +44,13 @@ const START_MS = 1_700_000_000_000;
 
 const directories = new TemporaryDirectories();
 afterEach(() => directories.removeAll());
+/**
+ * One pool for the whole file, as a broker shares one: compactions of every run go through it.
+ * Its inline threshold is lowered from 16 KiB to 4 KiB so that, with these tiny segments, passes
+ * run both inline and on the piscina thread (which runs the compiled dist/: build first).
+ */
+const pool = new CpuPool({ threadsMax: 1, inlineInputBytesMax: 4 * 1024 });
+afterAll(() => pool.close());
 
 class FuzzFailure extends Error {}
 
@@ -52,6 +68,19 @@ const coverage = {
   timestampLookupsFound: 0,
   cleanRestarts: 0,
   uncleanRestarts: 0,
+  compactions: 0,
+  compactionsOnPoolThread: 0,
+  compactionsSkippedBelowDirtyRatio: 0,
+  compactionsWithNothingCleanable: 0,
+  segmentsCleaned: 0,
+  recordsRemovedByCompaction: 0,
+  tombstonesRemoved: 0,
+  batchesRemovedByCompaction: 0,
+  cleanRestartsAfterCompaction: 0,
+  uncleanRestartsAfterCompaction: 0,
+  truncationsIntoCompactionGaps: 0,
+  readsPastCompactionGaps: 0,
+  timestampLookupsInCompactedLogs: 0,
 };
 
 /** One seeded run: the log under test, the model, and the op history for the failure report. */
@@ -65,6 +94,11 @@ class FuzzRun {
   private directory: LogDirectory;
   log: PartitionLog;
   private batchCounter = 0;
+  /** Compacted runs: keys k0..k<keySpace-1>, so that they repeat. */
+  readonly compacted: boolean;
+  private readonly keySpace: number;
+  /** Set by a compaction that rewrote segments, until the next restart. */
+  private compactedSinceRestart = false;
 
   constructor(readonly seed: number, private readonly root: string) {
     this.rng = new SeededRandom(seed);
@@ -80,6 +114,17 @@ class FuzzRun {
       retentionMs: -1,
       retentionBytes: -1,
     };
+    this.compacted = rng.below(3) === 0;
+    this.keySpace = 2 + rng.below(10);
+    if (this.compacted) {
+      this.config = {
+        ...this.config,
+        cleanupPolicy: rng.below(2) === 0 ? 'compact' : 'compact,delete',
+        deleteRetentionMs: rng.below(5) === 0 ? 0 : 1_000 + rng.below(30_000),
+        // Half the runs clean whenever asked; the rest exercise the dirty-ratio bookkeeping.
+        minCleanableDirtyRatio: rng.below(2) === 0 ? 0 : [0.1, 0.3, 0.5, 0.8][rng.below(4)]!,
+      };
+    }
     this.directory = this.openDirectory();
     this.log = this.directory.getOrCreate(TOPIC, 0, this.config);
   }
@@ -145,6 +190,7 @@ class FuzzRun {
     const expected = model.expectedRead(offset, maxBytes, maxOffset ?? model.highWatermark);
     this.sameBytes(result.bytes, expected.bytes, what);
     if (expected.bytes.byteLength > 0) coverage.nonEmptyReads++;
+    if (expected.bytes.byteLength > 0 && expected.firstOffset > offset) coverage.readsPastCompactionGaps++;
     if (maxOffset === undefined && model.highWatermark < model.logEndOffset && expected.nextOffset === model.highWatermark) coverage.readsCappedByHighWatermark++;
     if (expected.bytes.byteLength > 0) {
       this.equal(result.firstOffset, expected.firstOffset, `${what} firstOffset`);
@@ -165,7 +211,12 @@ class FuzzRun {
     let reads = 0;
     while (offset < this.model.logEndOffset) {
       const next = this.checkRead(offset, this.rng.below(2 * this.config.segmentBytes), this.model.logEndOffset);
-      if (next <= offset) this.fail(`read at ${offset} made no progress`);
+      if (next <= offset) {
+        // Only the tail of the log may read empty: compaction removed every record from here to
+        // an empty active segment (after a truncation into that gap).
+        if (this.model.locate(offset) === undefined) break;
+        this.fail(`read at ${offset} made no progress`);
+      }
       offset = next;
       if (++reads > 100_000) this.fail('read loop does not end');
     }
@@ -175,26 +226,32 @@ class FuzzRun {
 
   // ---- operations ---------------------------------------------------------------------------
 
-  randomBatch(): Uint8Array {
+  randomBatch(): { bytes: Uint8Array; records: PlacedRecord[] } {
     const rng = this.rng;
     const count = 1 + rng.below(rng.below(4) === 0 ? 12 : 4);
     const large = rng.below(4) === 0;
-    const records: SimpleRecord[] = [];
+    const records: PlacedRecord[] = [];
     for (let i = 0; i < count; i++) {
       const id = ++this.batchCounter * 31 + i;
+      // Compacted runs: few keys, so they repeat; null values (tombstones) more often.
+      const key = this.compacted
+        ? (rng.below(10) === 0 ? null : Buffer.from(`k${rng.below(this.keySpace)}`))
+        : (rng.below(5) === 0 ? null : fillerBytes(1 + rng.below(12), id));
       records.push({
-        key: rng.below(5) === 0 ? null : fillerBytes(1 + rng.below(12), id),
-        value: rng.below(12) === 0 ? null : fillerBytes(rng.below(large ? 220 : 40), id + 7),
+        offsetDelta: i,
+        key,
+        value: rng.below(this.compacted ? 5 : 12) === 0 ? null : fillerBytes(rng.below(large ? 220 : 40), id + 7),
         timestampDelta: rng.below(40),
       });
     }
     // CreateTime timestamps wander around the clock, not in order: the time index must cope.
-    return buildBatch(records, { baseTimestamp: this.nowMs - 20_000 + rng.below(25_000), partitionLeaderEpoch: rng.below(3) });
+    return { bytes: buildBatch(records, { baseTimestamp: this.nowMs - 20_000 + rng.below(25_000), partitionLeaderEpoch: rng.below(3) }), records };
   }
 
   async append(): Promise<void> {
     const rng = this.rng;
-    const batches = Array.from({ length: 1 + rng.below(5) }, () => this.randomBatch());
+    const built = Array.from({ length: 1 + rng.below(5) }, () => this.randomBatch());
+    const batches = built.map((batch) => batch.bytes);
     // Mostly fit the set into a segment; sometimes send it whole to meet the size limits.
     if (rng.below(8) !== 0) {
       while (batches.length > 1 && batches.reduce((sum, batch) => sum + batch.byteLength, 0) > this.config.segmentBytes) batches.pop();
@@ -229,9 +286,9 @@ class FuzzRun {
     }
     const logAppendTime = this.config.messageTimestampType === 'LogAppendTime';
     let next = this.model.logEndOffset;
-    const expected: ModelBatch[] = batches.map((batch) => {
+    const expected: ModelBatch[] = batches.map((batch, i) => {
       const stored = logAppendTime ? stampedWithLogAppendTime(atOffset(batch, next), this.nowMs) : atOffset(batch, next);
-      const modelBatch = { base: next, last: next + lastOffsetDeltaOf(batch), bytes: stored, maxTimestamp: maxTimestampOf(stored) };
+      const modelBatch = { base: next, last: next + lastOffsetDeltaOf(batch), bytes: stored, maxTimestamp: maxTimestampOf(stored), records: built[i]!.records };
       next = modelBatch.last + 1;
       return modelBatch;
     });
@@ -292,6 +349,11 @@ class FuzzRun {
       // Inside a batch of several offsets, if there is one.
       const wide = batches.filter((batch) => batch.last > batch.base);
       offset = wide.length > 0 ? (() => { const batch = wide[rng.below(wide.length)]!; return batch.base + 1 + rng.below(batch.last - batch.base); })() : this.randomOffset();
+    } else if (choice === 2 && this.model.gaps().length > 0) {
+      // An offset no batch holds any more: compaction removed it.
+      const gaps = this.model.gaps();
+      const gap = gaps[rng.below(gaps.length)]!;
+      offset = gap.from + rng.below(gap.to - gap.from);
     } else {
       // Batch boundaries near the end are what followers truncate to.
       offset = batches[Math.max(0, batches.length - 1 - rng.below(Math.min(batches.length, 6)))]!.base;
@@ -306,6 +368,7 @@ class FuzzRun {
     }
     this.log.truncateTo(offset);
     if (offset < this.model.logEndOffset) coverage.truncations++;
+    if (offset < this.model.logEndOffset && this.model.batchHolding(offset) === undefined) coverage.truncationsIntoCompactionGaps++;
     this.model.truncateTo(offset);
   }
 
@@ -356,6 +419,79 @@ class FuzzRun {
     const expected = this.model.expectedOffsetForTimestamp(timestamp);
     this.equal(JSON.stringify(found), JSON.stringify(expected), `offsetForTimestamp(${timestamp})`);
     if (found) coverage.timestampLookupsFound++;
+    if (found && this.model.gaps().length > 0) coverage.timestampLookupsInCompactedLogs++;
+  }
+
+  async compact(): Promise<void> {
+    const { log, model } = this;
+    if (this.compacted && this.rng.below(3) === 0) {
+      // The clock just at a tombstone's expiry: removed only once its batch's maxTimestamp is
+      // strictly before now - delete.retention.ms. The clock only moves forward.
+      const tombstoneBatches = model.segments.slice(0, -1).flatMap((segment) => segment.batches).filter((batch) => batch.records?.some((record) => record.value === null));
+      if (tombstoneBatches.length > 0) {
+        const batch = tombstoneBatches[this.rng.below(tombstoneBatches.length)]!;
+        this.nowMs = Math.max(this.nowMs, batch.maxTimestamp + this.config.deleteRetentionMs + this.rng.below(2));
+      }
+    }
+    this.history.push(`compact at ${this.nowMs}`);
+    const pooledBefore = pool.counters.pooledTasks;
+    const result = await log.compact(pool);
+    const expected = model.compact(this.config, this.nowMs);
+    const what = `compact at ${this.nowMs}`;
+    this.equal(result.skipped, expected.skipped, `${what} skipped`);
+    this.equal(result.segmentsCleaned, expected.segmentsCleaned, `${what} segmentsCleaned`);
+    this.equal(result.bytesBefore, expected.bytesBefore, `${what} bytesBefore`);
+    this.equal(result.bytesAfter, expected.bytesAfter, `${what} bytesAfter`);
+    if (!this.compacted) {
+      this.equal(result.skipped, 'not-compacted', `${what} under cleanup.policy=${this.config.cleanupPolicy}`);
+      return;
+    }
+    if (result.skipped === 'below-dirty-ratio') coverage.compactionsSkippedBelowDirtyRatio++;
+    if (result.skipped === 'nothing-cleanable') coverage.compactionsWithNothingCleanable++;
+    if (result.skipped !== undefined) return;
+    coverage.compactions++;
+    if (pool.counters.pooledTasks > pooledBefore) coverage.compactionsOnPoolThread++;
+    coverage.segmentsCleaned += result.segmentsCleaned;
+    coverage.recordsRemovedByCompaction += expected.recordsRemoved;
+    coverage.tombstonesRemoved += expected.tombstonesRemoved;
+    coverage.batchesRemovedByCompaction += expected.batchesRemoved;
+    this.checkCompacted();
+    if (result.segmentsCleaned > 0) {
+      this.compactedSinceRestart = true;
+      // A restart right after a compaction: the swapped-in segments and their rebuilt indexes
+      // must come back as they were, from a clean stop and from a crash.
+      const restart = this.rng.below(6);
+      if (restart === 0) await this.cleanRestart();
+      else if (restart === 1) this.uncleanRestart();
+    }
+  }
+
+  /**
+   * Right after a pass, decoded from the log itself (not from the model): across the closed
+   * segments every key appears at most once, and no tombstone older than delete.retention.ms
+   * is left.
+   */
+  checkCompacted(): void {
+    const { log, model } = this;
+    const closedEnd = model.segments.at(-1)!.base;
+    const horizon = this.nowMs - this.config.deleteRetentionMs;
+    const seen = new Set<string>();
+    let offset = model.logStartOffset;
+    while (offset < closedEnd) {
+      const read = log.read(offset, 1 << 20, closedEnd);
+      if (read.bytes.byteLength === 0) break;
+      for (const header of parseBatches(read.bytes)) {
+        const batch = decodeBatchRecords(read.bytes.subarray(header.position, header.position + header.sizeBytes));
+        for (const record of batch.records) {
+          if (record.key === null) continue;
+          const key = Buffer.from(record.key).toString('latin1');
+          if (seen.has(key)) this.fail(`key ${key} appears twice in the closed segments after compaction (offset ${batch.baseOffset + record.offsetDelta})`);
+          seen.add(key);
+          if (record.value === null && batch.maxTimestamp < horizon) this.fail(`expired tombstone of ${key} left at offset ${batch.baseOffset + record.offsetDelta}`);
+        }
+      }
+      offset = read.nextOffset;
+    }
   }
 
   async cleanRestart(): Promise<void> {
@@ -367,6 +503,8 @@ class FuzzRun {
     this.log = this.directory.get(TOPIC, 0) ?? this.fail('partition missing after restart');
     this.model.restarted(true);
     coverage.cleanRestarts++;
+    if (this.compactedSinceRestart) coverage.cleanRestartsAfterCompaction++;
+    this.compactedSinceRestart = false;
     this.equal(this.log.recoveredTruncatedBytes, 0, 'bytes cut after a clean stop');
   }
 
@@ -379,6 +517,8 @@ class FuzzRun {
     this.log = this.directory.get(TOPIC, 0) ?? this.fail('partition missing after restart');
     this.model.restarted(false);
     coverage.uncleanRestarts++;
+    if (this.compactedSinceRestart) coverage.uncleanRestartsAfterCompaction++;
+    this.compactedSinceRestart = false;
     this.equal(this.log.recoveredTruncatedBytes, 0, 'bytes cut after a crash that lost nothing');
   }
 
@@ -401,7 +541,9 @@ async function runSeed(seed: number, root: string): Promise<void> {
       run.nowMs += rng.below(4) === 0 ? rng.below(10_000) : rng.below(200);
       const roll = rng.below(100);
       let deep = false;
-      if (roll < 34) await run.append();
+      // Compacted runs compact often (8% of ops), the others now and then (a no-op for them).
+      if (rng.below(100) < (run.compacted ? 8 : 1)) (await run.compact(), (deep = true));
+      else if (roll < 34) await run.append();
       else if (roll < 52) run.read();
       else if (roll < 59) run.setHighWatermark();
       else if (roll < 63) run.roll();
@@ -419,7 +561,8 @@ async function runSeed(seed: number, root: string): Promise<void> {
     await run.finish();
   } catch (error) {
     const recent = run.history.slice(-12).map((line, i, all) => `  #${run.history.length - all.length + i}: ${line}`).join('\n');
-    const config = `segment.bytes ${run.config.segmentBytes}, index.interval.bytes ${run.config.indexIntervalBytes}, ${run.config.messageTimestampType}, flush.messages ${run.config.flushMessages}, segment.ms ${run.config.segmentMs}, max.message.bytes ${run.config.maxMessageBytes}`;
+    const config = `segment.bytes ${run.config.segmentBytes}, index.interval.bytes ${run.config.indexIntervalBytes}, ${run.config.messageTimestampType}, flush.messages ${run.config.flushMessages}, segment.ms ${run.config.segmentMs}, max.message.bytes ${run.config.maxMessageBytes}, cleanup.policy ${run.config.cleanupPolicy}` +
+      (run.compacted ? `, delete.retention.ms ${run.config.deleteRetentionMs}, min.cleanable.dirty.ratio ${run.config.minCleanableDirtyRatio}` : '');
     const detail = error instanceof Error ? (error instanceof FuzzFailure ? error.message : error.stack ?? error.message) : String(error);
     throw new Error(`log fuzzer failed: seed ${seed} (replay: SAMSA_FUZZ_SEED=${seed}), op #${op}: ${detail}\nconfig: ${config}\nrecent ops:\n${recent}`);
   }

@@ -97,6 +97,77 @@ describe('PartitionLog compaction', () => {
     reopened.close();
   });
 
+  it('truncates into gaps left by compaction: the truncation offset becomes the log end, and stays it', async () => {
+    const directory = mkdtempSync(path.join(tmpdir(), 'samsa-compact-'));
+    directories.push(directory);
+    const now = 1_000_000;
+    const config = { ...DEFAULT_LOG_CONFIG, cleanupPolicy: 'compact' as const, minCleanableDirtyRatio: 0 };
+    const open = () => new PartitionLog({ directory: path.join(directory, 'g-0'), config, now: () => now });
+    let log = open();
+    // Closed segment 0..5: x0 a1 y2 b3 a4 b5; closed segment 6..7: a6 b7; active from 8.
+    for (const key of ['x', 'a', 'y', 'b', 'a', 'b']) await log.append(keyedBatch(key, `${key}-old`, now));
+    log.roll();
+    for (const key of ['a', 'b']) await log.append(keyedBatch(key, `${key}-new`, now));
+    log.roll();
+    expect((await log.compact(pool)).segmentsCleaned).toBe(1);
+    // Segment 0 now holds x0 and y2 only: a gap at 1 and one from 3 to 5.
+    expect(contents(log).map(([offset]) => offset)).toEqual([0, 2, 6, 7]);
+
+    // Into the gap at the segment's tail: its last batch ends at 3, yet the log end must be 4.
+    log.setHighWatermark(8);
+    log.truncateTo(4);
+    expect(log.logEndOffset).toBe(4);
+    expect(log.highWatermark).toBe(4);
+    expect(log.read(3, 1000, 4).bytes.byteLength).toBe(0);
+    expect(contents(log)).toEqual([[0, 'x', 'x-old'], [2, 'y', 'y-old']]);
+    // Removed offsets are never assigned again.
+    expect((await log.append(keyedBatch('c', 'c-1', now))).baseOffset).toBe(4);
+    log.truncateTo(4);
+    log.close();
+    log = open(); // the log end survives a restart: an empty segment file starts at 4
+    expect(log.logEndOffset).toBe(4);
+    expect((await log.append(keyedBatch('c', 'c-2', now))).baseOffset).toBe(4);
+
+    // Into the gap inside the segment, at 1: y2 goes, x0 stays. This was refused before.
+    log.truncateTo(1);
+    expect(log.logEndOffset).toBe(1);
+    expect(contents(log)).toEqual([[0, 'x', 'x-old']]);
+    expect((await log.append(keyedBatch('d', 'd-1', now))).baseOffset).toBe(1);
+    // A cut inside a batch of several offsets is still refused.
+    await log.append(encodeBatch({
+      baseOffset: 0, partitionLeaderEpoch: 0, attributes: COMPRESSION_NONE, lastOffsetDelta: 1, baseTimestamp: now, maxTimestamp: now, producerId: -1, producerEpoch: -1, baseSequence: -1,
+      records: [0, 1].map((offsetDelta) => ({ offsetDelta, timestampDelta: 0, key: Buffer.from(`e${offsetDelta}`), value: Buffer.from('e'), headers: [] })),
+    })); // offsets 2..3
+    expect(() => log.truncateTo(3)).toThrow(/inside the batch 2\.\.3/);
+    log.close();
+  });
+
+  it('counts records appended after a truncation below the last pass as dirty', async () => {
+    const directory = mkdtempSync(path.join(tmpdir(), 'samsa-compact-'));
+    directories.push(directory);
+    const now = 1_000_000;
+    const log = new PartitionLog({
+      directory: path.join(directory, 'd-0'),
+      config: { ...DEFAULT_LOG_CONFIG, cleanupPolicy: 'compact', minCleanableDirtyRatio: 0.5 },
+      now: () => now,
+    });
+    for (let i = 0; i < 10; i++) await log.append(keyedBatch(`k${i % 5}`, `v${i}`, now)); // 0..9
+    log.roll();
+    for (let i = 0; i < 10; i++) await log.append(keyedBatch(`j${i % 5}`, `v${i}`, now)); // 10..19
+    log.roll();
+    expect((await log.compact(pool)).segmentsCleaned).toBe(2); // covers everything below 20
+    log.truncateTo(10); // a follower cut: offsets 10.. are gone, and will be written anew
+    for (let i = 0; i < 8; i++) await log.append(keyedBatch(`j${i % 2}`, `w${i}`, now)); // 10..17
+    log.roll();
+    // The new segment (10..17) ends below 20, where the last pass stopped, but it was never
+    // cleaned: it is most of the closed bytes, so the pass runs.
+    const result = await log.compact(pool);
+    expect(result.skipped).toBeUndefined();
+    expect(result.segmentsCleaned).toBe(1);
+    expect(contents(log).filter(([offset]) => offset >= 10)).toEqual([[16, 'j0', 'w6'], [17, 'j1', 'w7']]);
+    log.close();
+  });
+
   it('does nothing for cleanup.policy=delete', async () => {
     const directory = mkdtempSync(path.join(tmpdir(), 'samsa-compact-'));
     directories.push(directory);

@@ -1,11 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_LOG_CONFIG, type LogConfig } from '../../src/log/log-config.js';
 import { LogDirectory } from '../../src/log/log-directory.js';
 import { PartitionLog } from '../../src/log/partition-log.js';
-import { kafkajsBatch, kafkajsDecode } from './kafkajs-batches.js';
+import { COMPRESSION_MASK, TIMESTAMP_TYPE_LOG_APPEND, parseBatches } from '../../src/log/record-batch.js';
+import { batchCrc } from './batch-builder.js';
+import { FaultyFileSystem } from './faulty-file-system.js';
+import { kafkajsBatch, kafkajsDecode, type TestRecord } from './kafkajs-batches.js';
 
 const directories: string[] = [];
 function temporaryDirectory(): string {
@@ -75,5 +78,169 @@ describe('PartitionLog', () => {
     const third = new LogDirectory({ root });
     expect(third.recoveredFromUncleanStop).toBe(true);
     expect(third.get('t', 0)!.logEndOffset).toBe(31);
+  });
+});
+
+describe('PartitionLog settings and on-disk format', () => {
+  it('segment.ms rolls the active segment once its first append is that old, never an empty one', async () => {
+    let now = 1_000_000;
+    const directory = path.join(temporaryDirectory(), 't-0');
+    const log = new PartitionLog({ directory, config: config({ segmentMs: 1000 }), now: () => now });
+    const append = async () => log.append(await kafkajsBatch([{ key: null, value: Buffer.from('v') }], { timestampMs: now }));
+    await append(); // offset 0: the segment's age starts here
+    now += 999;
+    await append(); // offset 1
+    expect(log.segmentCount).toBe(1);
+    now += 1; // 1000 ms after the first append
+    expect((await append()).baseOffset).toBe(2);
+    expect(log.segmentCount).toBe(2);
+    expect(log.cleanableSegments().map((segment) => [segment.baseOffset, segment.nextOffset])).toEqual([[0, 2]]);
+    // The new segment's age counts from its own first append (offset 2), not from the roll.
+    now += 999;
+    await append(); // offset 3
+    expect(log.segmentCount).toBe(2);
+    now += 1;
+    await append(); // offset 4
+    expect(log.cleanableSegments().map((segment) => [segment.baseOffset, segment.nextOffset])).toEqual([[0, 2], [2, 4]]);
+    // However old, an empty active segment is not rolled: the append goes into it.
+    log.roll();
+    expect(log.segmentCount).toBe(4);
+    now += 60_000;
+    expect((await append()).baseOffset).toBe(5);
+    expect(log.segmentCount).toBe(4);
+    expect(readdirSync(directory).filter((name) => name.endsWith('.log')).sort()).toEqual(
+      [0, 2, 4, 5].map((base) => `${String(base).padStart(20, '0')}.log`),
+    );
+    log.close();
+  });
+
+  it('flush.ms: maybeFlushOnTime fsyncs only once the interval has passed since the last flush', async () => {
+    let now = 50_000;
+    const fs = new FaultyFileSystem();
+    const directory = path.join(temporaryDirectory(), 't-0');
+    const logFile = path.join(directory, '00000000000000000000.log');
+    const log = new PartitionLog({ directory, config: config({ flushMs: 1000 }), fs, now: () => now });
+    const append = async () => log.append(await kafkajsBatch([{ key: Buffer.from('k'), value: Buffer.alloc(100, 1) }]));
+    await append();
+    await append();
+    expect(fs.fsyncCalls).toBe(0);
+    expect(log.recoveryPoint).toBe(0);
+    // 999 ms after the last flush (the open): nothing.
+    now += 999;
+    await log.maybeFlushOnTime();
+    expect(fs.fsyncCalls).toBe(0);
+    expect(log.recoveryPoint).toBe(0);
+    expect(fs.durableBytes(logFile)).toBe(0);
+    // 1000 ms: one fsync, covering everything appended.
+    now += 1;
+    await log.maybeFlushOnTime();
+    expect(fs.fsyncCalls).toBe(1);
+    expect(log.recoveryPoint).toBe(2);
+    expect(fs.durableBytes(logFile)).toBe(log.sizeBytes);
+    // The interval restarts at that flush.
+    await append();
+    now += 999;
+    await log.maybeFlushOnTime();
+    expect(fs.fsyncCalls).toBe(1);
+    expect(log.recoveryPoint).toBe(2);
+    now += 1;
+    await log.maybeFlushOnTime();
+    expect(fs.fsyncCalls).toBe(2);
+    expect(log.recoveryPoint).toBe(3);
+    expect(fs.durableBytes(logFile)).toBe(log.sizeBytes);
+    // Nothing unflushed: no fsync, however late.
+    now += 3_600_000;
+    await log.maybeFlushOnTime();
+    expect(fs.fsyncCalls).toBe(2);
+    log.close();
+  });
+
+  it('writes a segment file that kafkajs decodes record for record: keys, null keys and values, headers, gzip', async () => {
+    const directory = path.join(temporaryDirectory(), 't-0');
+    const log = new PartitionLog({ directory, config: config() });
+    const timestampMs = 1_700_000_000_000;
+    const sets: { records: TestRecord[]; compression: 'none' | 'gzip' }[] = [
+      {
+        compression: 'none',
+        records: [
+          { key: Buffer.from('user-1'), value: Buffer.from('{"n":1}'), headers: { trace: Buffer.from('t-1'), origin: Buffer.from('eu') } },
+          { key: null, value: Buffer.from('keyless') },
+          { key: Buffer.from('user-2'), value: null },
+        ],
+      },
+      {
+        compression: 'gzip',
+        records: Array.from({ length: 20 }, (_, i): TestRecord => ({
+          key: i % 5 === 0 ? null : Buffer.from(`gz-${i}`),
+          value: i % 7 === 3 ? null : Buffer.from(`value ${i} `.repeat(30)),
+          headers: i % 2 === 0 ? { index: Buffer.from(String(i)) } : {},
+        })),
+      },
+      { compression: 'none', records: [{ key: Buffer.alloc(0), value: Buffer.alloc(0), headers: { empty: Buffer.alloc(0) } }] },
+      { compression: 'gzip', records: [{ key: Buffer.from('big'), value: Buffer.alloc(50_000, 9) }] },
+    ];
+    for (const set of sets) await log.append(await kafkajsBatch(set.records, { timestampMs, compression: set.compression }));
+    await log.flush();
+    log.close();
+
+    // The file itself, not log.read: one segment holding every batch back to back.
+    const onDisk = readFileSync(path.join(directory, '00000000000000000000.log'));
+    const headers = parseBatches(onDisk);
+    expect(headers.map((header) => header.attributes & COMPRESSION_MASK)).toEqual([0, 1, 0, 1]);
+    expect(headers.map((header) => header.baseOffset)).toEqual([0, 3, 23, 24]);
+    const decoded = await kafkajsDecode(onDisk);
+    const expected = sets.flatMap((set) => set.records);
+    expect(decoded).toHaveLength(expected.length);
+    decoded.forEach((record, offset) => {
+      const sent = expected[offset]!;
+      expect(record.offset).toBe(String(offset));
+      expect(record.key).toEqual(sent.key);
+      expect(record.value).toEqual(sent.value);
+      expect(record.headers).toEqual(sent.headers ?? {});
+      expect(record.timestamp).toBe(String(timestampMs));
+    });
+    expect(decoded[1]!.key).toBeNull();
+    expect(decoded[2]!.value).toBeNull();
+    expect(decoded[0]!.headers.trace!.toString()).toBe('t-1');
+    expect(decoded[24]!.value!.byteLength).toBe(50_000);
+  });
+
+  it('LogAppendTime: batches are stored with the timestamp-type bit, maxTimestamp = append time and a valid CRC', async () => {
+    let now = 1_700_000_000_000;
+    const createTime = now - 60_000;
+    const directory = path.join(temporaryDirectory(), 't-0');
+    const log = new PartitionLog({ directory, config: config({ messageTimestampType: 'LogAppendTime' }), now: () => now });
+    const plain: TestRecord[] = [{ key: Buffer.from('a'), value: Buffer.from('1'), headers: { h: Buffer.from('x') } }, { key: null, value: null }];
+    const zipped: TestRecord[] = Array.from({ length: 5 }, (_, i) => ({ key: Buffer.from(`z${i}`), value: Buffer.from(`zipped ${i}`) }));
+    const appendTimes: number[] = [];
+    for (const [records, compression] of [[plain, 'none'], [zipped, 'gzip']] as const) {
+      const result = await log.append(await kafkajsBatch(records, { timestampMs: createTime, compression }));
+      expect(result.logAppendTimeMs).toBe(now);
+      appendTimes.push(now);
+      now += 7;
+    }
+    const read = log.read(0, 1 << 20, log.logEndOffset);
+    // parseBatches checks every batch's framing and CRC-32C, and throws on a mismatch.
+    const headers = parseBatches(read.bytes);
+    expect(headers).toHaveLength(2);
+    headers.forEach((header, i) => {
+      expect(header.attributes & TIMESTAMP_TYPE_LOG_APPEND).toBe(TIMESTAMP_TYPE_LOG_APPEND);
+      expect(header.attributes & COMPRESSION_MASK).toBe(i === 0 ? 0 : 1);
+      expect(header.maxTimestamp).toBe(appendTimes[i]);
+      expect(header.baseTimestamp).toBe(createTime);
+      // The CRC once more, computed by the test's own code from the spec.
+      const batch = read.bytes.subarray(header.position, header.position + header.sizeBytes);
+      expect(new DataView(batch.buffer, batch.byteOffset).getUint32(17)).toBe(batchCrc(batch));
+    });
+    // The same bytes are on disk.
+    log.close();
+    expect(Buffer.compare(readFileSync(path.join(directory, '00000000000000000000.log')), Buffer.from(read.bytes))).toBe(0);
+    // kafkajs reads the type bit and gives every record the append time.
+    const decoded = await kafkajsDecode(read.bytes);
+    expect(decoded.map((record) => record.offset)).toEqual(['0', '1', '2', '3', '4', '5', '6']);
+    expect(decoded.map((record) => record.timestamp)).toEqual([...plain.map(() => String(appendTimes[0])), ...zipped.map(() => String(appendTimes[1]))]);
+    expect(decoded.map((record) => record.key)).toEqual([...plain, ...zipped].map((record) => record.key));
+    expect(decoded.map((record) => record.value)).toEqual([...plain, ...zipped].map((record) => record.value));
+    expect(decoded[0]!.headers).toEqual({ h: Buffer.from('x') });
   });
 });
