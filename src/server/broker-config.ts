@@ -18,8 +18,10 @@ export interface BrokerConfig {
   readonly socketRequestMaxBytes: number;
   /** log.retention.check.interval.ms: how often retention and flush.ms are applied. */
   readonly logRetentionCheckIntervalMs: number;
-  /** The broker-level log settings, as topic config names, as given (for DescribeConfigs later). */
+  /** The broker-level log settings, as topic config names, as given (DescribeConfigs sources). */
   readonly logDefaults: Readonly<Record<string, string>>;
+  /** Every setting given (server.properties, then overrides), by its own name: what DescribeConfigs reports as static. */
+  readonly settings: Readonly<Record<string, string>>;
   /** Every topic's base LogConfig: Kafka's defaults with the broker's log settings applied. */
   readonly logConfig: LogConfig;
 }
@@ -31,6 +33,7 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   socketRequestMaxBytes: SOCKET_REQUEST_BYTES_MAX_DEFAULT,
   logRetentionCheckIntervalMs: 300_000,
   logDefaults: {},
+  settings: {},
   logConfig: DEFAULT_LOG_CONFIG,
 };
 
@@ -56,7 +59,7 @@ const BROKER_KEYS: Record<string, (config: Mutable<BrokerConfig>, value: string,
 };
 
 /** Kafka's alternative spellings of retention, converted to log.retention.ms. */
-const RETENTION_UNITS_MS: Record<string, number> = { 'log.retention.hours': 3_600_000, 'log.retention.minutes': 60_000 };
+export const RETENTION_UNITS_MS: Record<string, number> = { 'log.retention.hours': 3_600_000, 'log.retention.minutes': 60_000 };
 
 /** Every name accepted, for error messages and documentation. */
 export function knownBrokerSettings(): string[] {
@@ -67,6 +70,7 @@ export function knownBrokerSettings(): string[] {
 export function brokerConfigFrom(settings: Iterable<[string, string]>): BrokerConfig {
   const config: Mutable<BrokerConfig> = { ...DEFAULT_BROKER_CONFIG };
   const logDefaults: Record<string, string> = {};
+  const given: Record<string, string> = {};
   for (const [name, value] of settings) {
     const brokerSetter = BROKER_KEYS[name];
     const topicName = BROKER_LOG_DEFAULT_KEYS[name];
@@ -81,8 +85,10 @@ export function brokerConfigFrom(settings: Iterable<[string, string]>): BrokerCo
     } else {
       throw new Error(`unknown setting: ${name} (known: ${knownBrokerSettings().join(', ')})`);
     }
+    given[name] = value.trim();
   }
   config.logDefaults = logDefaults;
+  config.settings = given;
   config.logConfig = withTopicConfigs(DEFAULT_LOG_CONFIG, logDefaults);
   return config;
 }

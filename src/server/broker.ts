@@ -17,13 +17,14 @@ import { mkdirSync } from 'node:fs';
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { LogDirectory } from '../log/log-directory.js';
+import type { LogConfig } from '../log/log-config.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import { createLogger } from '../runtime/logger.js';
-import { AppendWaiters } from './append-waiters.js';
+import { AppendWaiters, partitionKey } from './append-waiters.js';
 import { DEFAULT_BROKER_CONFIG, topicLogConfig, type BrokerConfig } from './broker-config.js';
 import { Connection } from './connection.js';
 import { Controller } from './controller.js';
-import type { CreateTopicCommand, PlanResult, TopicState } from './controller-state.js';
+import type { CreatePartitionsCommand, CreateTopicCommand, PlanResult, TopicState } from './controller-state.js';
 import type { BrokerEndpoint, ClusterServices } from './handler.js';
 import type { HandlerRegistry } from './handler-registry.js';
 import { defaultRegistry } from './handlers/index.js';
@@ -42,6 +43,9 @@ export interface BrokerOptions {
   readonly log?: Logger;
   readonly registry?: HandlerRegistry;
 }
+
+/** A partition log's directory name, "<topic>-<partition>" (as LogDirectory names them). */
+const PARTITION_DIRECTORY = /^(.+)-(\d+)$/;
 
 /** How long a stop waits for in-flight requests before cutting the connections. */
 export const STOP_DRAIN_MS_MAX = 5_000;
@@ -79,6 +83,7 @@ export class Broker implements ClusterServices {
     });
     if (logs.recoveredFromUncleanStop) log.warn({ dataDirectory: options.dataDirectory }, 'previous stop was unclean; logs recovered');
     const broker = new Broker(options, config, controller, logs, log);
+    broker.removeLogsOfDeletedTopics();
     for (const topic of controller.topics()) topic.partitions.forEach((_, partition) => broker.partitionLog(topic, partition));
     try {
       await broker.listen();
@@ -98,6 +103,78 @@ export class Broker implements ClusterServices {
 
   partitionLog(topic: TopicState, partition: number): PartitionLog {
     return this.logs.getOrCreate(topic.name, partition, topicLogConfig(this.config, topic.configs));
+  }
+
+  /**
+   * The metadata record comes first: once it is durable the topic is gone for every client, and
+   * a crash before the directories are removed is finished at the next start
+   * (removeLogsOfDeletedTopics). Fetches waiting on the partitions wake up and find them gone.
+   */
+  deleteTopic(name: string): PlanResult {
+    const topic = this.controller.topic(name);
+    const result = this.controller.deleteTopic(name);
+    if ('error' in result || !topic) return result;
+    topic.partitions.forEach((_, partition) => {
+      this.deletePartitionLog(name, partition);
+      this.appendWaiters.notify(partitionKey(name, partition));
+    });
+    return result;
+  }
+
+  createPartitions(command: CreatePartitionsCommand, validateOnly = false): PlanResult {
+    const result = this.controller.createPartitions(command, validateOnly);
+    if ('error' in result || validateOnly) return result;
+    const topic = this.controller.topic(command.name)!;
+    topic.partitions.forEach((_, partition) => this.partitionLog(topic, partition));
+    return result;
+  }
+
+  alterTopicConfigs(name: string, configs: Readonly<Record<string, string>>, validateOnly = false): PlanResult {
+    const planned = this.controller.alterTopicConfigs(name, configs, true);
+    if ('error' in planned) return planned;
+    let logConfig: LogConfig;
+    try {
+      logConfig = topicLogConfig(this.config, configs);
+    } catch (error) {
+      return { error: 'INVALID_CONFIG', message: (error as Error).message };
+    }
+    if (validateOnly) return planned;
+    const result = this.controller.alterTopicConfigs(name, configs);
+    this.controller.topic(name)!.partitions.forEach((_, partition) => {
+      const log = this.logs.get(name, partition);
+      if (log) log.config = logConfig;
+    });
+    return result;
+  }
+
+  private deletePartitionLog(topic: string, partition: number): void {
+    try {
+      this.logs.delete(topic, partition);
+    } catch (error) {
+      // The topic is already gone from the metadata; the next start removes what is left.
+      this.log.error({ err: error, topic, partition }, 'deleting a partition log failed');
+    }
+  }
+
+  /**
+   * Partition directories of topics that the metadata log says were deleted: what a crash in the
+   * middle of a DeleteTopics left behind. A directory of a topic the metadata log has never heard
+   * of is kept (with a warning): deleting data on a guess is worse than keeping it.
+   */
+  private removeLogsOfDeletedTopics(): void {
+    for (const [name] of this.logs.entries()) {
+      const match = PARTITION_DIRECTORY.exec(name);
+      if (!match) continue;
+      const topic = match[1]!;
+      const partition = Number(match[2]);
+      if (this.controller.topic(topic)?.partitions[partition]) continue;
+      if (this.controller.state.deletedTopicNames.has(topic)) {
+        this.log.info({ topic, partition }, 'removing the log of a deleted topic');
+        this.deletePartitionLog(topic, partition);
+      } else {
+        this.log.warn({ topic, partition, directory: name }, 'partition directory of a topic unknown to the metadata log; left as is');
+      }
+    }
   }
 
   /**

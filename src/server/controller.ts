@@ -5,6 +5,9 @@
  *   data/samsa-metadata.jsonl
  *     {"type":"cluster-created","clusterId":"q1Wd..."}
  *     {"type":"topic-created","name":"orders","topicId":"x8f...","leaders":[0,1,0],"configs":{}}
+ *     {"type":"partitions-created","name":"orders","leaders":[1,0]}
+ *     {"type":"topic-configs-changed","name":"orders","configs":{"retention.ms":"3600000"}}
+ *     {"type":"topic-deleted","name":"orders","topicId":"x8f..."}
  *
  * Each record is written and fsynced before it is applied, so a restart that replays the file
  * finds every topic that a client was told exists. A crash in the middle of a write leaves a
@@ -17,11 +20,14 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { uuidFromBytes } from '../protocol/uuid.js';
 import {
-  applyRecord, EMPTY_CONTROLLER_STATE, planCreateTopic, planReassignMissingLeaders,
-  type ControllerState, type CreateTopicCommand, type MetadataRecord, type PlanResult, type TopicState,
+  applyRecord, EMPTY_CONTROLLER_STATE, planAlterTopicConfigs, planCreatePartitions, planCreateTopic, planDeleteTopic, planReassignMissingLeaders,
+  type ControllerState, type CreatePartitionsCommand, type CreateTopicCommand, type MetadataRecord, type PlanResult, type TopicState,
 } from './controller-state.js';
 
 export const METADATA_LOG_FILE = 'samsa-metadata.jsonl';
+
+/** The controller is not a separate node yet; broker 0 stands for it (Metadata, DescribeCluster). */
+export const CONTROLLER_NODE_ID = 0;
 
 /** A random Kafka uuid; like Kafka's Uuid.randomUuid, never one starting with '-'. */
 export function randomUuid(): string {
@@ -79,9 +85,29 @@ export class Controller {
     return { ...plan, topic: this.current.topics.get(command.name)! };
   }
 
+  /** Durably removes a topic from the metadata (its logs are the caller's to delete). */
+  deleteTopic(name: string): PlanResult {
+    return this.carryOut(planDeleteTopic(this.current, name), false);
+  }
+
+  /** Validates and, unless `validateOnly`, durably adds partitions to a topic. */
+  createPartitions(command: CreatePartitionsCommand, validateOnly = false): PlanResult {
+    return this.carryOut(planCreatePartitions(this.current, command, this.brokerCount), validateOnly);
+  }
+
+  /** Replaces a topic's explicit configs (already validated by the caller). */
+  alterTopicConfigs(name: string, configs: Readonly<Record<string, string>>, validateOnly = false): PlanResult {
+    return this.carryOut(planAlterTopicConfigs(this.current, name, configs), validateOnly);
+  }
+
   close(): void {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
+  }
+
+  private carryOut(plan: PlanResult, validateOnly: boolean): PlanResult {
+    if ('records' in plan && !validateOnly) this.commit(plan.records);
+    return plan;
   }
 
   /** Writes and fsyncs the records, then applies them. */
@@ -94,12 +120,13 @@ export class Controller {
   }
 
   private apply(record: MetadataRecord): void {
+    const before = 'name' in record ? this.current.topics.get(record.name) : undefined;
     this.current = applyRecord(this.current, record);
-    if (record.type === 'topic-created') this.topicsById.set(record.topicId, this.current.topics.get(record.name)!);
-    if (record.type === 'leaders-changed') {
-      const topic = this.current.topics.get(record.name);
-      if (topic) this.topicsById.set(topic.topicId, topic);
-    }
+    if (!('name' in record)) return;
+    // Keep the by-id index pointing at the topic's current state, or at nothing once deleted.
+    const after = this.current.topics.get(record.name);
+    if (before && before !== after) this.topicsById.delete(before.topicId);
+    if (after) this.topicsById.set(after.topicId, after);
   }
 
   private replay(): void {

@@ -12,6 +12,15 @@ export interface RegisteredHandler {
   readonly codecs: ApiCodecs;
 }
 
+/**
+ * Produce is advertised from v0 though only v3 and later are served (a v0-2 request closes the
+ * connection, as any unsupported version does), as Kafka 4 does (KAFKA-18659): librdkafka
+ * before 2.11.1 compresses with gzip, snappy or lz4 only if the broker lists Produce v0, and
+ * otherwise sends every batch uncompressed without a word (librdkafka #4956). Clients use the
+ * highest version both sides support, so none is led to send v0-2.
+ */
+const ADVERTISED_MIN_VERSION: ReadonlyMap<number, number> = new Map([[0, 0]]);
+
 export class HandlerRegistry {
   private readonly byApiKey = new Map<number, RegisteredHandler>();
 
@@ -35,7 +44,7 @@ export class HandlerRegistry {
   /** The ApiVersions answer: every API served, by ascending key. */
   apiVersions(): ApiVersion[] {
     return [...this.byApiKey.values()]
-      .map(({ handler }) => ({ apiKey: handler.apiKey, minVersion: handler.minVersion, maxVersion: handler.maxVersion }))
+      .map(({ handler }) => ({ apiKey: handler.apiKey, minVersion: ADVERTISED_MIN_VERSION.get(handler.apiKey) ?? handler.minVersion, maxVersion: handler.maxVersion }))
       .sort((a, b) => a.apiKey - b.apiKey);
   }
 }

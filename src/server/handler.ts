@@ -13,7 +13,7 @@ import type { RequestHeader } from '../protocol/generated/messages/index.js';
 import type { AppendWaiters } from './append-waiters.js';
 import type { BrokerConfig } from './broker-config.js';
 import type { Controller } from './controller.js';
-import type { CreateTopicCommand, PlanResult, TopicState } from './controller-state.js';
+import type { CreatePartitionsCommand, CreateTopicCommand, PlanResult, TopicState } from './controller-state.js';
 import type { HandlerRegistry } from './handler-registry.js';
 
 /** Returned by a handler whose request gets no response (Produce with acks=0). */
@@ -43,6 +43,15 @@ export interface ClusterServices {
   createTopic(command: Omit<CreateTopicCommand, 'topicId'>, validateOnly?: boolean): PlanResult & { topic?: TopicState };
   /** The log of a partition of an existing topic (opened on first use). */
   partitionLog(topic: TopicState, partition: number): PartitionLog;
+  /** Removes a topic from the metadata, then deletes its partition logs. */
+  deleteTopic(name: string): PlanResult;
+  /** Adds partitions to a topic and creates their logs (or only validates). */
+  createPartitions(command: CreatePartitionsCommand, validateOnly?: boolean): PlanResult;
+  /**
+   * Replaces a topic's explicit configs (INVALID_CONFIG for an unknown name or a bad value) and
+   * applies them to its open partition logs at once (or only validates).
+   */
+  alterTopicConfigs(name: string, configs: Readonly<Record<string, string>>, validateOnly?: boolean): PlanResult;
 }
 
 export interface RequestContext {

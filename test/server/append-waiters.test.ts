@@ -33,9 +33,9 @@ describe('HandlerRegistry', () => {
     expect(() => new HandlerRegistry([handler(4242, 0, 0)])).toThrow(/no codecs/);
   });
 
-  it('derives the ApiVersions answer, sorted by key', () => {
-    expect(new HandlerRegistry([handler(18, 0, 3), handler(0, 3, 9)]).apiVersions()).toEqual([
-      { apiKey: 0, minVersion: 3, maxVersion: 9 }, { apiKey: 18, minVersion: 0, maxVersion: 3 },
+  it('derives the ApiVersions answer, sorted by key (Produce advertised from v0, for librdkafka\'s compression)', () => {
+    expect(new HandlerRegistry([handler(18, 0, 3), handler(0, 3, 9), handler(1, 4, 12)]).apiVersions()).toEqual([
+      { apiKey: 0, minVersion: 0, maxVersion: 9 }, { apiKey: 1, minVersion: 4, maxVersion: 12 }, { apiKey: 18, minVersion: 0, maxVersion: 3 },
     ]);
   });
 });

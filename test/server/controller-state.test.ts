@@ -1,8 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
-  applyRecord, EMPTY_CONTROLLER_STATE, planCreateTopic, planReassignMissingLeaders, topicNameError,
-  type ControllerState, type MetadataRecord,
+  applyRecord, EMPTY_CONTROLLER_STATE, PARTITIONS_PER_TOPIC_MAX, planAlterTopicConfigs, planCreatePartitions, planCreateTopic, planDeleteTopic,
+  planReassignMissingLeaders, topicNameError, type ControllerState, type MetadataRecord, type PlanResult,
 } from '../../src/server/controller-state.js';
+
+function carryOut(state: ControllerState, plan: PlanResult): ControllerState {
+  if ('error' in plan) throw new Error(plan.message);
+  return plan.records.reduce(applyRecord, state);
+}
 
 function create(state: ControllerState, name: string, partitionCount: number, brokerCount: number): ControllerState {
   const plan = planCreateTopic(state, { name, topicId: `id-${name}`, partitionCount, configs: {} }, brokerCount);
@@ -57,5 +62,69 @@ describe('controller state', () => {
     }
     const replayed = JSON.parse(JSON.stringify(records)).reduce(applyRecord, EMPTY_CONTROLLER_STATE);
     expect(replayed).toEqual(state);
+  });
+
+  it('deletes a topic; its name is remembered as deleted until it is created again', () => {
+    let state = create(EMPTY_CONTROLLER_STATE, 'gone', 2, 2);
+    state = create(state, 'kept', 1, 2);
+    expect(planDeleteTopic(state, 'nope')).toMatchObject({ error: 'UNKNOWN_TOPIC_OR_PARTITION' });
+    const plan = planDeleteTopic(state, 'gone');
+    expect(plan).toEqual({ records: [{ type: 'topic-deleted', name: 'gone', topicId: 'id-gone' }] });
+    state = carryOut(state, plan);
+    expect([...state.topics.keys()]).toEqual(['kept']);
+    expect(state.deletedTopicNames).toEqual(new Set(['gone']));
+    // Only the deletion of that very topic (same id) removes it: a stale record does nothing.
+    expect(applyRecord(state, { type: 'topic-deleted', name: 'kept', topicId: 'other' })).toBe(state);
+    state = create(state, 'gone', 1, 2);
+    expect(state.topics.get('gone')!.partitions.length).toBe(1);
+    expect(state.deletedTopicNames.size).toBe(0);
+  });
+
+  it('adds partitions round robin, continuing the cursor, and grows only', () => {
+    let state = create(EMPTY_CONTROLLER_STATE, 't', 2, 3);
+    const plan = (partitionCount: number, leaders?: number[]) => planCreatePartitions(state, { name: 't', partitionCount, leaders }, 3);
+    expect(plan(1)).toMatchObject({ error: 'INVALID_PARTITIONS', message: 'topic currently has 2 partitions, which is higher than the requested 1' });
+    expect(plan(2)).toMatchObject({ error: 'INVALID_PARTITIONS', message: 'topic already has 2 partitions' });
+    expect(plan(PARTITIONS_PER_TOPIC_MAX + 1)).toMatchObject({ error: 'INVALID_PARTITIONS' });
+    expect(plan(4, [0])).toMatchObject({ error: 'INVALID_REPLICA_ASSIGNMENT', message: 'increasing the number of partitions by 2 but 1 assignments provided' });
+    expect(plan(4, [0, 3])).toMatchObject({ error: 'INVALID_REPLICA_ASSIGNMENT', message: 'broker 3 does not exist' });
+    expect(planCreatePartitions(state, { name: 'u', partitionCount: 4 }, 3)).toMatchObject({ error: 'UNKNOWN_TOPIC_OR_PARTITION' });
+    expect(plan(5)).toEqual({ records: [{ type: 'partitions-created', name: 't', leaders: [2, 0, 1] }] });
+    state = carryOut(state, plan(5));
+    expect(state.topics.get('t')!.partitions.map((partition) => partition.leader)).toEqual([0, 1, 2, 0, 1]);
+    expect(state.topics.get('t')!.partitions[4]).toEqual({ leader: 1, leaderEpoch: 0, replicas: [1], isr: [1] });
+    expect(state.nextLeader).toBe(2);
+    state = carryOut(state, plan(6, [0]));
+    expect(state.topics.get('t')!.partitions.map((partition) => partition.leader)).toEqual([0, 1, 2, 0, 1, 0]);
+  });
+
+  it('replaces a topic\'s configs as a whole', () => {
+    let state = carryOut(EMPTY_CONTROLLER_STATE, planCreateTopic(EMPTY_CONTROLLER_STATE, { name: 't', topicId: 'x', partitionCount: 1, configs: { 'retention.ms': '10', 'cleanup.policy': 'compact' } }, 1));
+    expect(planAlterTopicConfigs(state, 'u', {})).toMatchObject({ error: 'UNKNOWN_TOPIC_OR_PARTITION' });
+    state = carryOut(state, planAlterTopicConfigs(state, 't', { 'segment.bytes': '1024' }));
+    expect(state.topics.get('t')!.configs).toEqual({ 'segment.bytes': '1024' });
+    expect(state.topics.get('t')!.topicId).toBe('x');
+  });
+
+  it('replaying every kind of record gives the same state', () => {
+    let state: ControllerState = EMPTY_CONTROLLER_STATE;
+    const records: MetadataRecord[] = [];
+    const run = (plan: PlanResult) => {
+      if ('error' in plan) throw new Error(plan.message);
+      records.push(...plan.records);
+      state = plan.records.reduce(applyRecord, state);
+    };
+    run({ records: [{ type: 'cluster-created', clusterId: 'c' }] });
+    run(planCreateTopic(state, { name: 'a', topicId: 'ia', partitionCount: 2, configs: {} }, 2));
+    run(planCreateTopic(state, { name: 'b', topicId: 'ib', partitionCount: 1, configs: {} }, 2));
+    run(planCreatePartitions(state, { name: 'a', partitionCount: 5 }, 2));
+    run(planAlterTopicConfigs(state, 'a', { 'retention.ms': '1000' }));
+    run(planDeleteTopic(state, 'b'));
+    run({ records: planReassignMissingLeaders(state, 1) });
+    const replayed = (JSON.parse(JSON.stringify(records)) as MetadataRecord[]).reduce(applyRecord, EMPTY_CONTROLLER_STATE);
+    expect(replayed).toEqual(state);
+    expect(state.topics.get('a')!.partitions.map((partition) => partition.leader)).toEqual([0, 0, 0, 0, 0]);
+    expect(state.topics.get('a')!.configs).toEqual({ 'retention.ms': '1000' });
+    expect(state.deletedTopicNames).toEqual(new Set(['b']));
   });
 });

@@ -49,4 +49,31 @@ describe('Controller', () => {
     expect(third.topic('t')!.partitions.map((partition) => [partition.leader, partition.leaderEpoch])).toEqual([[0, 0], [0, 1], [0, 1]]);
     third.close();
   });
+
+  it('keeps deletions, added partitions and config changes across a restart', () => {
+    const directory = directories.make('samsa-controller-');
+    const first = Controller.open(directory, 2);
+    first.createTopic({ name: 'grown', partitionCount: 1, configs: { 'retention.ms': '1000' } });
+    first.createTopic({ name: 'deleted', partitionCount: 2, configs: {} });
+    const deletedId = first.topic('deleted')!.topicId;
+    expect(first.createPartitions({ name: 'grown', partitionCount: 3 })).toHaveProperty('records');
+    expect(first.createPartitions({ name: 'grown', partitionCount: 9 }, true)).toHaveProperty('records');
+    expect(first.alterTopicConfigs('grown', { 'segment.bytes': '4096' })).toHaveProperty('records');
+    expect(first.alterTopicConfigs('grown', { 'segment.bytes': '1' }, true)).toHaveProperty('records');
+    expect(first.deleteTopic('deleted')).toHaveProperty('records');
+    expect(first.deleteTopic('deleted')).toMatchObject({ error: 'UNKNOWN_TOPIC_OR_PARTITION' });
+    expect(first.topicById(deletedId)).toBeUndefined();
+    expect(first.topicById(first.topic('grown')!.topicId)).toBe(first.topic('grown'));
+    first.close();
+    const second = Controller.open(directory, 2);
+    expect(second.topic('grown')!.partitions.length).toBe(3);
+    expect(second.topic('grown')!.configs).toEqual({ 'segment.bytes': '4096' });
+    expect(second.topic('deleted')).toBeUndefined();
+    expect(second.topicById(deletedId)).toBeUndefined();
+    expect(second.topicById(second.topic('grown')!.topicId)!.partitions.length).toBe(3);
+    expect(second.state.deletedTopicNames).toEqual(new Set(['deleted']));
+    const lines = readFileSync(path.join(directory, METADATA_LOG_FILE), 'utf8').trim().split('\n').map((line) => JSON.parse(line).type);
+    expect(lines).toEqual(['cluster-created', 'topic-created', 'topic-created', 'partitions-created', 'topic-configs-changed', 'topic-deleted']);
+    second.close();
+  });
 });

@@ -24,7 +24,8 @@ afterAll(async () => {
   removeScratchDirectories();
 });
 
-const expectedApis = HANDLERS.map((handler) => ({ apiKey: handler.apiKey, minVersion: handler.minVersion, maxVersion: handler.maxVersion })).sort((a, b) => a.apiKey - b.apiKey);
+// Produce is advertised from v0 though served from v3 (handler-registry.ts: librdkafka compresses only then).
+const expectedApis = HANDLERS.map((handler) => ({ apiKey: handler.apiKey, minVersion: handler.apiKey === 0 ? 0 : handler.minVersion, maxVersion: handler.maxVersion })).sort((a, b) => a.apiKey - b.apiKey);
 
 async function expectStillServing(port: number): Promise<void> {
   const client = await RawKafkaClient.connect(port);

@@ -12,7 +12,7 @@ import type { CreatableTopic } from '../../protocol/generated/messages/create-to
 import type { CreatableTopicResult } from '../../protocol/generated/messages/create-topics-response.js';
 import { topicLogConfig } from '../broker-config.js';
 import { defineHandler, type RequestContext } from '../handler.js';
-import { describeTopicConfigs } from '../topic-configs.js';
+import { describeTopicConfigs } from '../described-configs.js';
 
 type Checked = { leaders?: number[]; partitionCount: number; configs: Record<string, string> } | { error: ErrorCodeName; message: string };
 

@@ -8,11 +8,9 @@ import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import type { MetadataRequest, MetadataResponse } from '../../protocol/generated/messages/index.js';
 import type { MetadataResponseTopic } from '../../protocol/generated/messages/metadata-response.js';
 import { ZERO_UUID } from '../../protocol/uuid.js';
+import { CONTROLLER_NODE_ID } from '../controller.js';
 import { topicNameError, type TopicState } from '../controller-state.js';
 import { defineHandler, type RequestContext } from '../handler.js';
-
-/** The controller is not a separate node yet; broker 0 stands for it. */
-const CONTROLLER_NODE_ID = 0;
 
 function describeTopic(topic: TopicState): MetadataResponseTopic {
   return {

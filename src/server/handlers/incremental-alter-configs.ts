@@ -1,0 +1,95 @@
+/**
+ * IncrementalAlterConfigs (44): changes some of a topic's configs and keeps the others.
+ *
+ *   SET       name=value
+ *   DELETE    name back to the broker's default
+ *   APPEND    adds values to a list config (cleanup.policy) that it does not hold yet
+ *   SUBTRACT  removes values from a list config
+ *
+ * APPEND and SUBTRACT start from the effective value (the topic's own, else the broker's
+ * default) and apply to list configs only (INVALID_CONFIG otherwise). The result is validated
+ * and stored as AlterConfigs stores it: in the metadata log, applied to the partition logs.
+ */
+import { ErrorCode, type ErrorCodeName } from '../../protocol/generated/error-codes.js';
+import type { IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse } from '../../protocol/generated/messages/index.js';
+import type { AlterableConfig, AlterConfigsResource } from '../../protocol/generated/messages/incremental-alter-configs-request.js';
+import type { AlterConfigsResourceResponse } from '../../protocol/generated/messages/incremental-alter-configs-response.js';
+import { TOPIC_CONFIG_KEYS } from '../../log/log-config.js';
+import { topicLogConfig, type BrokerConfig } from '../broker-config.js';
+import { duplicateConfigName, refuseBrokerChange, resolveConfigResource, resourceCounts } from '../config-resources.js';
+import type { TopicState } from '../controller-state.js';
+import { ConfigType, formatConfigValue, TOPIC_CONFIG_INFO } from '../described-configs.js';
+import { defineHandler, type RequestContext } from '../handler.js';
+
+/** Kafka's AlterConfigOp.OpType values. */
+export const ConfigOperation = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
+
+type Changed = { configs: Record<string, string> } | { error: ErrorCodeName; message: string };
+
+function listItems(value: string): string[] {
+  return value.split(',').map((item) => item.trim()).filter((item) => item !== '');
+}
+
+/** The topic's explicit configs after the operations, or the first operation's error. */
+export function applyOperations(topic: TopicState, broker: BrokerConfig, operations: readonly AlterableConfig[]): Changed {
+  const configs: Record<string, string> = { ...topic.configs };
+  for (const { name, configOperation, value } of operations) {
+    if (configOperation < ConfigOperation.SET || configOperation > ConfigOperation.SUBTRACT) {
+      return { error: 'INVALID_REQUEST', message: `unknown config operation ${configOperation} for '${name}'` };
+    }
+    const field = TOPIC_CONFIG_KEYS[name]?.[0];
+    if (field === undefined) return { error: 'INVALID_CONFIG', message: `unknown topic config: ${name}` };
+    if (configOperation === ConfigOperation.DELETE) {
+      delete configs[name];
+      continue;
+    }
+    if (value === null) return { error: 'INVALID_REQUEST', message: `null value not supported for: ${name}` };
+    if (configOperation === ConfigOperation.SET) {
+      configs[name] = value;
+      continue;
+    }
+    const verb = configOperation === ConfigOperation.APPEND ? 'append' : 'subtract';
+    if (TOPIC_CONFIG_INFO[name]!.type !== ConfigType.LIST) return { error: 'INVALID_CONFIG', message: `config value ${verb} is not allowed for config key: ${name}` };
+    const current = listItems(configs[name] ?? formatConfigValue(topicLogConfig(broker, topic.configs)[field]));
+    const given = listItems(value);
+    const next = configOperation === ConfigOperation.APPEND
+      ? [...current, ...given.filter((item) => !current.includes(item))]
+      : current.filter((item) => !given.includes(item));
+    configs[name] = next.join(',');
+  }
+  return { configs };
+}
+
+function alterResource(resource: AlterConfigsResource, validateOnly: boolean, duplicated: boolean, context: RequestContext): AlterConfigsResourceResponse {
+  const { resourceType, resourceName } = resource;
+  const answer = (error?: ErrorCodeName, message?: string): AlterConfigsResourceResponse =>
+    ({ errorCode: error ? ErrorCode[error] : ErrorCode.NONE, errorMessage: message ?? null, resourceType, resourceName });
+  if (duplicated) return answer('INVALID_REQUEST', `resource '${resourceName}' appears more than once in the request`);
+  const found = resolveConfigResource(resourceType, resourceName, context);
+  if (found.kind === 'error') return answer(found.error, found.message);
+  const duplicate = duplicateConfigName(resource.configs);
+  if (duplicate !== undefined) return answer('INVALID_REQUEST', `config '${duplicate}' appears more than once`);
+  if (found.kind === 'broker') {
+    const refused = refuseBrokerChange(resource.configs.length);
+    return refused ? answer(refused.error, refused.message) : answer();
+  }
+  const changed = applyOperations(found.topic, context.cluster.config, resource.configs);
+  if ('error' in changed) return answer(changed.error, changed.message);
+  const result = context.cluster.alterTopicConfigs(found.topic.name, changed.configs, validateOnly);
+  if ('error' in result) return answer(result.error, result.message);
+  if (!validateOnly) context.log.info({ topic: found.topic.name, configs: changed.configs }, 'topic configs changed');
+  return answer();
+}
+
+export const incrementalAlterConfigsHandler = defineHandler<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse>({
+  apiKey: 44,
+  minVersion: 0,
+  maxVersion: 1,
+  handle(request, context) {
+    const count = resourceCounts(request.resources);
+    return {
+      throttleTimeMs: 0,
+      responses: request.resources.map((resource) => alterResource(resource, request.validateOnly, count(resource) > 1, context)),
+    };
+  },
+});
