@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../runtime/logger.js';
-import { Broker } from '../server/broker.js';
+import { Cluster } from '../server/cluster.js';
 import { brokerConfigFrom, parseOverride, parseProperties } from '../server/broker-config.js';
 
 export const START_USAGE = `usage: samsa start [--data-dir DIR] [--port PORT] [--brokers N] [--host HOST]
@@ -75,7 +75,7 @@ export async function runStart(argv: string[]): Promise<void> {
   settings.push(...options.overrides);
   const config = brokerConfigFrom(settings);
   const log = createLogger('samsa');
-  const broker = await Broker.start({
+  const broker = await Cluster.start({
     dataDirectory: path.resolve(options.dataDirectory),
     brokerCount: options.brokerCount,
     port: options.port,

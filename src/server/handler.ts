@@ -12,7 +12,6 @@ import type { PartitionLog } from '../log/partition-log.js';
 import type { RequestHeader } from '../protocol/generated/messages/index.js';
 import type { AppendWaiters } from './append-waiters.js';
 import type { BrokerConfig } from './broker-config.js';
-import type { Controller } from './controller.js';
 import type { CreatePartitionsCommand, CreateTopicCommand, PlanResult, TopicState } from './controller-state.js';
 import type { HandlerRegistry } from './handler-registry.js';
 
@@ -32,26 +31,42 @@ export interface BrokerEndpoint {
   readonly port: number;
 }
 
-/** What every broker in the process shares: topic metadata, the logs, settings. */
+/**
+ * Read access to topic metadata: a broker's metadata cache (metadata-cache.ts), kept up to date
+ * by the controller actor. (The field holding it is still called `controller`.)
+ */
+export interface MetadataView {
+  readonly clusterId: string;
+  topic(name: string): TopicState | undefined;
+  topicById(topicId: string): TopicState | undefined;
+  topics(): IterableIterator<TopicState>;
+}
+
+type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * What a broker's handlers use: topic metadata, the logs of the partitions it leads, settings.
+ * Metadata changes may go to a controller on another thread, so they answer with a promise.
+ */
 export interface ClusterServices {
   readonly config: BrokerConfig;
-  readonly controller: Controller;
+  readonly controller: MetadataView;
   readonly logs: LogDirectory;
   readonly appendWaiters: AppendWaiters;
   readonly brokers: readonly BrokerEndpoint[];
-  /** Creates a topic and its partition logs (or only validates it). */
-  createTopic(command: Omit<CreateTopicCommand, 'topicId'>, validateOnly?: boolean): PlanResult & { topic?: TopicState };
+  /** Creates a topic (or only validates it); its leaders open the logs. */
+  createTopic(command: Omit<CreateTopicCommand, 'topicId'>, validateOnly?: boolean): MaybePromise<PlanResult & { topic?: TopicState }>;
   /** The log of a partition of an existing topic (opened on first use). */
   partitionLog(topic: TopicState, partition: number): PartitionLog;
   /** Removes a topic from the metadata, then deletes its partition logs. */
-  deleteTopic(name: string): PlanResult;
+  deleteTopic(name: string): MaybePromise<PlanResult>;
   /** Adds partitions to a topic and creates their logs (or only validates). */
-  createPartitions(command: CreatePartitionsCommand, validateOnly?: boolean): PlanResult;
+  createPartitions(command: CreatePartitionsCommand, validateOnly?: boolean): MaybePromise<PlanResult>;
   /**
    * Replaces a topic's explicit configs (INVALID_CONFIG for an unknown name or a bad value) and
    * applies them to its open partition logs at once (or only validates).
    */
-  alterTopicConfigs(name: string, configs: Readonly<Record<string, string>>, validateOnly?: boolean): PlanResult;
+  alterTopicConfigs(name: string, configs: Readonly<Record<string, string>>, validateOnly?: boolean): MaybePromise<PlanResult>;
 }
 
 export interface RequestContext {

@@ -124,7 +124,7 @@ describe('AlterConfigs', () => {
 
   it('applies the change to the partition logs at once', async () => {
     for (const partition of [0, 1]) {
-      expect(fixture.broker.logs.get('altered', partition)!.config).toMatchObject({ segmentBytes: 2048, maxMessageBytes: 200, retentionMs: DEFAULT_LOG_CONFIG.retentionMs });
+      expect((await fixture.broker.partitionInfo('altered', partition))!.config).toMatchObject({ segmentBytes: 2048, maxMessageBytes: 200, retentionMs: DEFAULT_LOG_CONFIG.retentionMs });
     }
     const large = await kafkajsBatch([{ key: null, value: Buffer.alloc(300, 1) }]);
     expect((await produce(client, 'altered', 0, large)).responses[0]!.partitionResponses[0]!.errorCode).toBe(ErrorCode.MESSAGE_TOO_LARGE);
@@ -171,7 +171,7 @@ describe('IncrementalAlterConfigs', () => {
     const response = await incrementalAlterConfigs(client, [{ type: TOPIC, name: 'stepped', operations: [['retention.ms', SET, '7000'], ['segment.bytes', DELETE, null], ['flush.messages', SET, '1']] }]);
     expect(response.responses[0]).toEqual({ errorCode: 0, errorMessage: null, resourceType: TOPIC, resourceName: 'stepped' });
     expect(fixture.broker.controller.topic('stepped')!.configs).toEqual({ 'retention.ms': '7000', 'flush.messages': '1' });
-    expect(fixture.broker.logs.get('stepped', 0)!.config).toMatchObject({ retentionMs: 7000, flushMessages: 1, segmentBytes: 1048576 });
+    expect((await fixture.broker.partitionInfo('stepped', 0))!.config).toMatchObject({ retentionMs: 7000, flushMessages: 1, segmentBytes: 1048576 });
     const configs = await topicConfigs('stepped');
     expect(configs.get('segment.bytes')).toMatchObject({ value: '1048576', configSource: ConfigSource.STATIC_BROKER_CONFIG });
   });
@@ -180,7 +180,7 @@ describe('IncrementalAlterConfigs', () => {
     const append = await incrementalAlterConfigs(client, [{ type: TOPIC, name: 'stepped', operations: [['cleanup.policy', APPEND, 'compact']] }], false, 0);
     expect(append.responses[0]!.errorCode).toBe(0);
     expect(fixture.broker.controller.topic('stepped')!.configs['cleanup.policy']).toBe('delete,compact');
-    expect(fixture.broker.logs.get('stepped', 0)!.config.cleanupPolicy).toBe('compact,delete');
+    expect((await fixture.broker.partitionInfo('stepped', 0))!.config.cleanupPolicy).toBe('compact,delete');
     await incrementalAlterConfigs(client, [{ type: TOPIC, name: 'stepped', operations: [['cleanup.policy', APPEND, 'compact']] }]);
     expect(fixture.broker.controller.topic('stepped')!.configs['cleanup.policy']).toBe('delete,compact');
     await incrementalAlterConfigs(client, [{ type: TOPIC, name: 'stepped', operations: [['cleanup.policy', SUBTRACT, 'delete']] }]);
@@ -224,7 +224,7 @@ describe('config changes', () => {
     const after = (await describeConfigs(client, [{ type: TOPIC, name: 'altered' }, { type: TOPIC, name: 'stepped' }, { type: TOPIC, name: 'described' }], { includeSynonyms: true })).results;
     expect(after).toEqual(before);
     expect(byName(after[0]!).get('max.message.bytes')!.value).toBe('1000');
-    expect(fixture.broker.logs.get('altered', 1)!.config).toMatchObject({ segmentBytes: 2048, maxMessageBytes: 1000 });
-    expect(fixture.broker.logs.get('stepped', 0)!.config).toMatchObject({ retentionMs: 7000, flushMessages: 1, cleanupPolicy: 'compact' });
+    expect((await fixture.broker.partitionInfo('altered', 1))!.config).toMatchObject({ segmentBytes: 2048, maxMessageBytes: 1000 });
+    expect((await fixture.broker.partitionInfo('stepped', 0))!.config).toMatchObject({ retentionMs: 7000, flushMessages: 1, cleanupPolicy: 'compact' });
   });
 });

@@ -34,7 +34,7 @@ describe('CreatePartitions', () => {
     const placed = await leaders('grow');
     expect(placed.length).toBe(4);
     expect(new Set(placed)).toEqual(new Set([0, 1, 2]));
-    for (let partition = 0; partition < 4; partition++) expect(existsSync(path.join(fixture.dataDirectory, `grow-${partition}`))).toBe(true);
+    for (let partition = 0; partition < 4; partition++) expect(existsSync(path.join(fixture.brokerDirectory(placed[partition]!), `grow-${partition}`))).toBe(true);
     // A new partition takes records at its leader.
     const leader = placed[3]!;
     const atLeader = await RawKafkaClient.connect(fixture.port(leader));
@@ -53,7 +53,7 @@ describe('CreatePartitions', () => {
     const response = await createPartitions(client, [{ name: 'grow', count: 8 }], true);
     expect(response.results[0]).toEqual({ name: 'grow', errorCode: 0, errorMessage: null });
     expect((await leaders('grow')).length).toBe(4);
-    expect(existsSync(path.join(fixture.dataDirectory, 'grow-4'))).toBe(false);
+    for (let nodeId = 0; nodeId < 3; nodeId++) expect(existsSync(path.join(fixture.brokerDirectory(nodeId), 'grow-4'))).toBe(false);
   });
 
   it('answers each topic with its own error', async () => {

@@ -39,11 +39,10 @@ const lowWatermark = async (offset: bigint, version = 2) => (await deleteRecords
 
 describe('DeleteRecords', () => {
   it('moves the log start offset up, deletes the segments below it, and answers the low watermark', async () => {
-    const log = fixture.broker.logs.get('trim', 0)!;
-    const segmentsBefore = log.segmentCount;
+    const segmentsBefore = (await fixture.broker.partitionInfo('trim', 0))!.segmentCount;
     expect(segmentsBefore).toBeGreaterThanOrEqual(4);
     expect(await lowWatermark(5n)).toEqual({ partitionIndex: 0, lowWatermark: 5n, errorCode: 0 });
-    expect(log.segmentCount).toBeLessThan(segmentsBefore);
+    expect((await fixture.broker.partitionInfo('trim', 0))!.segmentCount).toBeLessThan(segmentsBefore);
     expect((await listOffsets(clients[0]!, 'trim', 0, -2n)).topics[0]!.partitions[0]!.offset).toBe(5n);
     expect((await fetch(clients[0]!, [{ topic: 'trim', partition: 0, offset: 2 }])).responses[0]!.partitions[0]).toMatchObject({ errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, logStartOffset: 5n });
     // Read to the end, a segment a fetch. Whole batches come back: the one holding offset 5
@@ -61,7 +60,7 @@ describe('DeleteRecords', () => {
   });
 
   it('checkpoints the new start offset before answering', () => {
-    const checkpoint = readFileSync(path.join(fixture.dataDirectory, LOG_START_CHECKPOINT_FILE), 'utf8');
+    const checkpoint = readFileSync(path.join(fixture.brokerDirectory(0), LOG_START_CHECKPOINT_FILE), 'utf8');
     expect(checkpoint.split('\n')).toContain('trim 0 5');
   });
 

@@ -32,15 +32,15 @@ describe('DeleteTopics', () => {
   it('deletes the topic and its partition logs; a topic created again under the name starts empty', async () => {
     expect((await createTopics(client, [{ name: 'doomed', assignments: [[0], [0]] }])).topics[0]!.errorCode).toBe(0);
     expect((await produce(client, 'doomed', 0, await batch('old'))).responses[0]!.partitionResponses[0]!.errorCode).toBe(0);
-    const directory = path.join(fixture.dataDirectory, 'doomed-0');
+    const directory = path.join(fixture.brokerDirectory(0), 'doomed-0');
     expect(existsSync(directory)).toBe(true);
 
     const response = await deleteTopics(client, ['doomed']);
     expect(response.responses).toEqual([{ name: 'doomed', topicId: ZERO_UUID, errorCode: 0, errorMessage: null }]);
     expect((await metadata(client, ['doomed'], false)).topics[0]!.errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     expect(existsSync(directory)).toBe(false);
-    expect(existsSync(path.join(fixture.dataDirectory, 'doomed-1'))).toBe(false);
-    expect(fixture.broker.logs.get('doomed', 0)).toBeUndefined();
+    expect(existsSync(path.join(fixture.brokerDirectory(0), 'doomed-1'))).toBe(false);
+    expect(await fixture.broker.partitionInfo('doomed', 0)).toBeUndefined();
     expect((await produce(client, 'doomed', 0, await batch('late'))).responses[0]!.partitionResponses[0]!.errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
 
     expect((await createTopics(client, [{ name: 'doomed', assignments: [[0]] }])).topics[0]!.errorCode).toBe(0);
@@ -104,18 +104,18 @@ describe('DeleteTopics', () => {
     await fixture.restart();
     // Keep a copy of stray-0 as a crash after the metadata record, before the rmdir, leaves it.
     const copy = path.join(mkdtempSync(path.join(tmpdir(), 'samsa-stray-')), 'stray-0');
-    cpSync(path.join(fixture.dataDirectory, 'stray-0'), copy, { recursive: true });
+    cpSync(path.join(fixture.brokerDirectory(0), 'stray-0'), copy, { recursive: true });
     client = await RawKafkaClient.connect(fixture.port(0));
     expect((await deleteTopics(client, ['stray'])).responses[0]!.errorCode).toBe(0);
     client.close();
     await fixture.stop();
-    cpSync(copy, path.join(fixture.dataDirectory, 'stray-0'), { recursive: true });
+    cpSync(copy, path.join(fixture.brokerDirectory(0), 'stray-0'), { recursive: true });
     // A directory the metadata log never heard of is kept: deleting data on a guess is worse.
-    cpSync(copy, path.join(fixture.dataDirectory, 'unknown-0'), { recursive: true });
+    cpSync(copy, path.join(fixture.brokerDirectory(0), 'unknown-0'), { recursive: true });
     await fixture.restart();
     client = await RawKafkaClient.connect(fixture.port(0));
-    expect(existsSync(path.join(fixture.dataDirectory, 'stray-0'))).toBe(false);
-    expect(existsSync(path.join(fixture.dataDirectory, 'unknown-0'))).toBe(true);
+    expect(existsSync(path.join(fixture.brokerDirectory(0), 'stray-0'))).toBe(false);
+    expect(existsSync(path.join(fixture.brokerDirectory(0), 'unknown-0'))).toBe(true);
     const topics = (await metadata(client, null)).topics.map((topic) => topic.name).sort();
     expect(topics).toEqual(['doomed', 'kept', 'two']);
     expect((await metadata(client, ['stray'], false)).topics[0]!.errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);

@@ -91,8 +91,8 @@ describe('Produce', () => {
     expect(await code(clients[0]!, 'pf', 0, null)).toBe(ErrorCode.CORRUPT_MESSAGE);
     expect(await code(clients[0]!, 'small', 0, await kafkajsBatch([{ key: null, value: Buffer.alloc(300, 1) }]))).toBe(ErrorCode.MESSAGE_TOO_LARGE);
     // None of the failures appended anything.
-    expect(fixture.broker.logs.get('pf', 0)!.logEndOffset).toBe(4);
-    expect(fixture.broker.logs.get('small', 0)!.logEndOffset).toBe(0);
+    expect((await fixture.broker.partitionInfo('pf', 0))!.logEndOffset).toBe(4);
+    expect((await fixture.broker.partitionInfo('small', 0))!.logEndOffset).toBe(0);
   });
 });
 

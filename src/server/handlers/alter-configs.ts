@@ -15,7 +15,7 @@ import type { AlterConfigsResourceResponse } from '../../protocol/generated/mess
 import { duplicateConfigName, refuseBrokerChange, resolveConfigResource, resourceCounts } from '../config-resources.js';
 import { defineHandler, type RequestContext } from '../handler.js';
 
-function alterResource(resource: AlterConfigsResource, validateOnly: boolean, duplicated: boolean, context: RequestContext): AlterConfigsResourceResponse {
+async function alterResource(resource: AlterConfigsResource, validateOnly: boolean, duplicated: boolean, context: RequestContext): Promise<AlterConfigsResourceResponse> {
   const { resourceType, resourceName } = resource;
   const answer = (error?: ErrorCodeName, message?: string): AlterConfigsResourceResponse =>
     ({ errorCode: error ? ErrorCode[error] : ErrorCode.NONE, errorMessage: message ?? null, resourceType, resourceName });
@@ -31,7 +31,7 @@ function alterResource(resource: AlterConfigsResource, validateOnly: boolean, du
     return refused ? answer(refused.error, refused.message) : answer();
   }
   const configs = Object.fromEntries(resource.configs.map((entry) => [entry.name, entry.value!]));
-  const result = context.cluster.alterTopicConfigs(found.topic.name, configs, validateOnly);
+  const result = await context.cluster.alterTopicConfigs(found.topic.name, configs, validateOnly);
   if ('error' in result) return answer(result.error, result.message);
   if (!validateOnly) context.log.info({ topic: found.topic.name, configs }, 'topic configs replaced');
   return answer();
@@ -41,11 +41,10 @@ export const alterConfigsHandler = defineHandler<AlterConfigsRequest, AlterConfi
   apiKey: 33,
   minVersion: 0,
   maxVersion: 2,
-  handle(request, context) {
+  async handle(request, context) {
     const count = resourceCounts(request.resources);
-    return {
-      throttleTimeMs: 0,
-      responses: request.resources.map((resource) => alterResource(resource, request.validateOnly, count(resource) > 1, context)),
-    };
+    const responses: AlterConfigsResourceResponse[] = [];
+    for (const resource of request.resources) responses.push(await alterResource(resource, request.validateOnly, count(resource) > 1, context));
+    return { throttleTimeMs: 0, responses };
   },
 });

@@ -13,7 +13,7 @@ import type { CreatePartitionsTopic } from '../../protocol/generated/messages/cr
 import type { CreatePartitionsTopicResult } from '../../protocol/generated/messages/create-partitions-response.js';
 import { defineHandler, type RequestContext } from '../handler.js';
 
-function createOne(topic: CreatePartitionsTopic, validateOnly: boolean, duplicated: boolean, context: RequestContext): CreatePartitionsTopicResult {
+async function createOne(topic: CreatePartitionsTopic, validateOnly: boolean, duplicated: boolean, context: RequestContext): Promise<CreatePartitionsTopicResult> {
   const answer = (error?: ErrorCodeName, message?: string): CreatePartitionsTopicResult =>
     ({ name: topic.name, errorCode: error ? ErrorCode[error] : ErrorCode.NONE, errorMessage: message ?? null });
   if (duplicated) return answer('INVALID_REQUEST', `topic ${topic.name} appears more than once in the request`);
@@ -23,7 +23,7 @@ function createOne(topic: CreatePartitionsTopic, validateOnly: boolean, duplicat
     return answer('INVALID_REPLICA_ASSIGNMENT', 'each new partition needs distinct replicas');
   }
   const leaders = assignments?.map((entry) => entry.brokerIds[0]!);
-  const result = context.cluster.createPartitions({ name: topic.name, partitionCount: topic.count, leaders }, validateOnly);
+  const result = await context.cluster.createPartitions({ name: topic.name, partitionCount: topic.count, leaders }, validateOnly);
   if ('error' in result) return answer(result.error, result.message);
   if (!validateOnly) context.log.info({ topic: topic.name, partitions: topic.count }, 'partitions created');
   return answer();
@@ -33,12 +33,11 @@ export const createPartitionsHandler = defineHandler<CreatePartitionsRequest, Cr
   apiKey: 37,
   minVersion: 0,
   maxVersion: 3,
-  handle(request, context) {
+  async handle(request, context) {
     const counts = new Map<string, number>();
     for (const topic of request.topics) counts.set(topic.name, (counts.get(topic.name) ?? 0) + 1);
-    return {
-      throttleTimeMs: 0,
-      results: request.topics.map((topic) => createOne(topic, request.validateOnly, counts.get(topic.name)! > 1, context)),
-    };
+    const results: CreatePartitionsTopicResult[] = [];
+    for (const topic of request.topics) results.push(await createOne(topic, request.validateOnly, counts.get(topic.name)! > 1, context));
+    return { throttleTimeMs: 0, results };
   },
 });

@@ -49,13 +49,13 @@ function check(topic: CreatableTopic, context: RequestContext): Checked {
   return { partitionCount, configs };
 }
 
-function createOne(topic: CreatableTopic, validateOnly: boolean, duplicated: boolean, context: RequestContext): CreatableTopicResult {
+async function createOne(topic: CreatableTopic, validateOnly: boolean, duplicated: boolean, context: RequestContext): Promise<CreatableTopicResult> {
   const failed = (error: ErrorCodeName, message: string): CreatableTopicResult =>
     ({ name: topic.name, errorCode: ErrorCode[error], errorMessage: message, numPartitions: -1, replicationFactor: -1, configs: null });
   if (duplicated) return failed('INVALID_REQUEST', `topic ${topic.name} appears more than once in the request`);
   const checked = check(topic, context);
   if ('error' in checked) return failed(checked.error, checked.message);
-  const created = context.cluster.createTopic({ name: topic.name, partitionCount: checked.partitionCount, leaders: checked.leaders, configs: checked.configs }, validateOnly);
+  const created = await context.cluster.createTopic({ name: topic.name, partitionCount: checked.partitionCount, leaders: checked.leaders, configs: checked.configs }, validateOnly);
   if ('error' in created) return failed(created.error, created.message);
   const { config } = context.cluster;
   if (!validateOnly) context.log.info({ topic: topic.name, partitions: checked.partitionCount }, 'topic created');
@@ -74,13 +74,13 @@ export const createTopicsHandler = defineHandler<CreateTopicsRequest, CreateTopi
   apiKey: 19,
   minVersion: 2,
   maxVersion: 7,
-  handle(request, context) {
+  async handle(request, context) {
     const counts = new Map<string, number>();
     for (const topic of request.topics) counts.set(topic.name, (counts.get(topic.name) ?? 0) + 1);
     const validateOnly = request.validateOnly ?? false;
-    return {
-      throttleTimeMs: 0,
-      topics: request.topics.map((topic) => createOne(topic, validateOnly, counts.get(topic.name)! > 1, context)),
-    };
+    const topics: CreatableTopicResult[] = [];
+    // One at a time: each creation is planned against the state the previous one left.
+    for (const topic of request.topics) topics.push(await createOne(topic, validateOnly, counts.get(topic.name)! > 1, context));
+    return { throttleTimeMs: 0, topics };
   },
 });

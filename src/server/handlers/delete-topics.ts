@@ -17,7 +17,7 @@ interface Deletion {
   readonly topicId: string;
 }
 
-function deleteOne(deletion: Deletion, duplicated: boolean, context: RequestContext): DeletableTopicResult {
+async function deleteOne(deletion: Deletion, duplicated: boolean, context: RequestContext): Promise<DeletableTopicResult> {
   const byId = context.apiVersion >= 6 && deletion.topicId !== ZERO_UUID;
   const found = byId ? context.cluster.controller.topicById(deletion.topicId) : deletion.name === null ? undefined : context.cluster.controller.topic(deletion.name);
   const name = deletion.name ?? found?.name ?? null;
@@ -31,7 +31,7 @@ function deleteOne(deletion: Deletion, duplicated: boolean, context: RequestCont
   if (!byId && deletion.name === null) return answer('INVALID_REQUEST', 'neither a topic name nor a topic id was given');
   if (duplicated) return answer('INVALID_REQUEST', `topic ${deletion.name ?? deletion.topicId} appears more than once in the request`);
   if (!found) return byId ? answer('UNKNOWN_TOPIC_ID', `no topic has id ${deletion.topicId}`) : answer('UNKNOWN_TOPIC_OR_PARTITION', `topic '${deletion.name}' does not exist`);
-  const result = context.cluster.deleteTopic(found.name);
+  const result = await context.cluster.deleteTopic(found.name);
   if ('error' in result) return answer(result.error, result.message);
   context.log.info({ topic: found.name, topicId: found.topicId }, 'topic deleted');
   return answer();
@@ -41,16 +41,15 @@ export const deleteTopicsHandler = defineHandler<DeleteTopicsRequest, DeleteTopi
   apiKey: 20,
   minVersion: 1,
   maxVersion: 6,
-  handle(request, context) {
+  async handle(request, context) {
     const deletions: Deletion[] = context.apiVersion >= 6
       ? (request.topics ?? []).map((topic) => ({ name: topic.name, topicId: topic.topicId }))
       : (request.topicNames ?? []).map((name) => ({ name, topicId: ZERO_UUID }));
     const counts = new Map<string, number>();
     const key = (deletion: Deletion) => deletion.name ?? `id:${deletion.topicId}`;
     for (const deletion of deletions) counts.set(key(deletion), (counts.get(key(deletion)) ?? 0) + 1);
-    return {
-      throttleTimeMs: 0,
-      responses: deletions.map((deletion) => deleteOne(deletion, counts.get(key(deletion))! > 1, context)),
-    };
+    const responses: DeletableTopicResult[] = [];
+    for (const deletion of deletions) responses.push(await deleteOne(deletion, counts.get(key(deletion))! > 1, context));
+    return { throttleTimeMs: 0, responses };
   },
 });

@@ -60,7 +60,7 @@ export function applyOperations(topic: TopicState, broker: BrokerConfig, operati
   return { configs };
 }
 
-function alterResource(resource: AlterConfigsResource, validateOnly: boolean, duplicated: boolean, context: RequestContext): AlterConfigsResourceResponse {
+async function alterResource(resource: AlterConfigsResource, validateOnly: boolean, duplicated: boolean, context: RequestContext): Promise<AlterConfigsResourceResponse> {
   const { resourceType, resourceName } = resource;
   const answer = (error?: ErrorCodeName, message?: string): AlterConfigsResourceResponse =>
     ({ errorCode: error ? ErrorCode[error] : ErrorCode.NONE, errorMessage: message ?? null, resourceType, resourceName });
@@ -75,7 +75,7 @@ function alterResource(resource: AlterConfigsResource, validateOnly: boolean, du
   }
   const changed = applyOperations(found.topic, context.cluster.config, resource.configs);
   if ('error' in changed) return answer(changed.error, changed.message);
-  const result = context.cluster.alterTopicConfigs(found.topic.name, changed.configs, validateOnly);
+  const result = await context.cluster.alterTopicConfigs(found.topic.name, changed.configs, validateOnly);
   if ('error' in result) return answer(result.error, result.message);
   if (!validateOnly) context.log.info({ topic: found.topic.name, configs: changed.configs }, 'topic configs changed');
   return answer();
@@ -85,11 +85,10 @@ export const incrementalAlterConfigsHandler = defineHandler<IncrementalAlterConf
   apiKey: 44,
   minVersion: 0,
   maxVersion: 1,
-  handle(request, context) {
+  async handle(request, context) {
     const count = resourceCounts(request.resources);
-    return {
-      throttleTimeMs: 0,
-      responses: request.resources.map((resource) => alterResource(resource, request.validateOnly, count(resource) > 1, context)),
-    };
+    const responses: AlterConfigsResourceResponse[] = [];
+    for (const resource of request.resources) responses.push(await alterResource(resource, request.validateOnly, count(resource) > 1, context));
+    return { throttleTimeMs: 0, responses };
   },
 });

@@ -34,13 +34,13 @@ function missingTopic(errorCode: number, name: string | null, topicId = ZERO_UUI
   return { errorCode, name, topicId, isInternal: false, partitions: [] };
 }
 
-function lookupOrCreate(name: string, autoCreate: boolean, context: RequestContext): MetadataResponseTopic {
+async function lookupOrCreate(name: string, autoCreate: boolean, context: RequestContext): Promise<MetadataResponseTopic> {
   const { cluster } = context;
   const existing = cluster.controller.topic(name);
   if (existing) return describeTopic(existing);
   if (topicNameError(name)) return missingTopic(ErrorCode.INVALID_TOPIC_EXCEPTION, name);
   if (!autoCreate) return missingTopic(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name);
-  const created = cluster.createTopic({ name, partitionCount: cluster.config.numPartitions, configs: {} });
+  const created = await cluster.createTopic({ name, partitionCount: cluster.config.numPartitions, configs: {} });
   if ('error' in created) {
     // Another request may have created it meanwhile; anything else is reported as is.
     const raced = cluster.controller.topic(name);
@@ -54,7 +54,7 @@ export const metadataHandler = defineHandler<MetadataRequest, MetadataResponse>(
   apiKey: 3,
   minVersion: 0,
   maxVersion: 12,
-  handle(request, context) {
+  async handle(request, context) {
     const { cluster, apiVersion } = context;
     // v0 has no null: an empty list means every topic. From v1, null means every topic.
     const everyTopic = request.topics === null || (apiVersion === 0 && request.topics.length === 0);
@@ -63,11 +63,15 @@ export const metadataHandler = defineHandler<MetadataRequest, MetadataResponse>(
     if (everyTopic) {
       topics = [...cluster.controller.topics()].map(describeTopic);
     } else {
-      topics = request.topics!.map((requested) => {
-        if (requested.name !== null) return lookupOrCreate(requested.name, autoCreate, context);
+      topics = [];
+      for (const requested of request.topics!) {
+        if (requested.name !== null) {
+          topics.push(await lookupOrCreate(requested.name, autoCreate, context));
+          continue;
+        }
         const byId = requested.topicId === undefined ? undefined : cluster.controller.topicById(requested.topicId);
-        return byId ? describeTopic(byId) : missingTopic(ErrorCode.UNKNOWN_TOPIC_ID, null, requested.topicId);
-      });
+        topics.push(byId ? describeTopic(byId) : missingTopic(ErrorCode.UNKNOWN_TOPIC_ID, null, requested.topicId));
+      }
     }
     return {
       throttleTimeMs: 0,
