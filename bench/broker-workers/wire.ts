@@ -1,0 +1,293 @@
+/**
+ * Kafka wire helpers for bench/broker.ts and its load worker: pre-built record batches, request
+ * frames from Samsa's generated codecs, and a small promise-based client for the set-up requests
+ * (CreateTopics, Metadata). The hot paths (pipelined Produce, Fetch) live in load-worker.ts and
+ * use only the pieces here that run once per case (frame templates) or per response (decoders).
+ *
+ * Versions: Produce v9 and Fetch v12 (the highest Samsa serves; both flexible, request header v2).
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+import { crc32c } from '@node-rs/crc32';
+import { encodeBatch, type BatchRecord } from '../../src/log/records.js';
+import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
+import {
+  codecsForApiKey,
+  decodeFetchResponse,
+  decodeProduceResponse,
+  RequestHeaderCodec,
+  ResponseHeaderCodec,
+  type FetchResponse,
+  type ProduceResponse,
+} from '../../src/protocol/generated/messages/index.js';
+import { requestHeaderVersion, responseHeaderVersion } from '../../src/protocol/headers.js';
+import { ProtocolReader } from '../../src/protocol/reader.js';
+import { ProtocolWriter } from '../../src/protocol/writer.js';
+
+export const PRODUCE_API_KEY = 0;
+export const FETCH_API_KEY = 1;
+export const PRODUCE_VERSION = 9;
+export const FETCH_VERSION = 12;
+export const CLIENT_ID = 'samsa-bench';
+/** Where the correlation id sits in every request frame: size int32, apiKey int16, apiVersion int16. */
+export const CORRELATION_ID_AT = 8;
+
+export const BATCH_HEADER_BYTES = 61;
+const CRC_AT = 17;
+const CRC_FROM = 21;
+
+/** Epoch milliseconds with sub-millisecond resolution, comparable across this process's threads. */
+export function epochMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** Busy clock ticks of the whole machine (all CPUs): user, nice, system, irq, softirq, steal. */
+export function machineBusyTicks(): number {
+  try {
+    const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return fields[0]! + fields[1]! + fields[2]! + fields[5]! + fields[6]! + fields[7]!;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Dirty and under-writeback page-cache bytes (/proc/meminfo), and the background writeback threshold. */
+export function pageCacheState(): { dirtyBytes: number; writebackBytes: number; backgroundThresholdBytes: number } {
+  try {
+    const info = new Map(fs.readFileSync('/proc/meminfo', 'utf8').split('\n').map((line) => {
+      const [key, value] = line.split(/:\s+/);
+      return [key ?? '', Number.parseInt(value ?? '0', 10) * 1024] as const;
+    }));
+    const backgroundBytes = Number(fs.readFileSync('/proc/sys/vm/dirty_background_bytes', 'utf8'));
+    const backgroundRatio = Number(fs.readFileSync('/proc/sys/vm/dirty_background_ratio', 'utf8'));
+    const threshold = backgroundBytes > 0 ? backgroundBytes : ((info.get('MemAvailable') ?? 0) * backgroundRatio) / 100;
+    return { dirtyBytes: info.get('Dirty') ?? NaN, writebackBytes: info.get('Writeback') ?? NaN, backgroundThresholdBytes: threshold };
+  } catch {
+    return { dirtyBytes: NaN, writebackBytes: NaN, backgroundThresholdBytes: NaN };
+  }
+}
+
+// ---- record batches ---------------------------------------------------------------------------
+
+function varintBytes(value: number): number {
+  let zz = ((value << 1) ^ (value >> 31)) >>> 0;
+  let bytes = 1;
+  while (zz >= 0x80) {
+    zz >>>= 7;
+    bytes++;
+  }
+  return bytes;
+}
+
+/** Bytes of one record with a null key, a `valueBytes` value, no headers, timestampDelta 0. */
+function recordBytes(offsetDelta: number, valueBytes: number): number {
+  const body = 1 + 1 + varintBytes(offsetDelta) + 1 + varintBytes(valueBytes) + valueBytes + 1;
+  return varintBytes(body) + body;
+}
+
+export interface PrebuiltBatch {
+  readonly bytes: Uint8Array;
+  readonly records: number;
+  readonly valueBytes: number;
+  /** Position in the batch of the first record's value (8 bytes there carry a send time). */
+  readonly stampAt: number;
+}
+
+const STAMP_MARKER = Uint8Array.from([0x53, 0x41, 0x4d, 0x53, 0x41, 0x2d, 0x42, 0x45, 0x4e, 0x43, 0x48, 0x2d, 0x54, 0x53, 0x21, 0x21]);
+
+/**
+ * As many `valueBytes` records (null keys, uncompressed) as fit in `batchBytesMax`, the way a
+ * producer fills batch.size: it closes the batch when the next record would not fit. Built
+ * once with encodeBatch (magic 2, CRC-32C); `records` caps the count (for linger-sized batches).
+ */
+export function buildBatch(valueBytes: number, batchBytesMax: number, recordsMax = Number.MAX_SAFE_INTEGER): PrebuiltBatch {
+  let random = 0x9e3779b9;
+  const nextByte = (): number => {
+    random ^= random << 13;
+    random ^= random >>> 17;
+    random ^= random << 5;
+    return random & 0xff;
+  };
+  const records: BatchRecord[] = [];
+  let total = BATCH_HEADER_BYTES;
+  while (records.length < recordsMax) {
+    const size = recordBytes(records.length, valueBytes);
+    if (total + size > batchBytesMax) break;
+    total += size;
+    const value = new Uint8Array(valueBytes);
+    for (let i = 0; i < valueBytes; i++) value[i] = nextByte();
+    records.push({ offsetDelta: records.length, timestampDelta: 0, key: null, value, headers: [] });
+  }
+  if (records.length === 0) throw new Error(`no ${valueBytes}-byte record fits in ${batchBytesMax} bytes`);
+  records[0]!.value!.set(STAMP_MARKER.subarray(0, Math.min(STAMP_MARKER.length, valueBytes)));
+  const now = Date.now();
+  const bytes = encodeBatch({
+    baseOffset: 0,
+    partitionLeaderEpoch: -1,
+    attributes: 0,
+    lastOffsetDelta: records.length - 1,
+    baseTimestamp: now,
+    maxTimestamp: now,
+    producerId: -1,
+    producerEpoch: -1,
+    baseSequence: -1,
+    records,
+  });
+  if (bytes.byteLength !== total) throw new Error(`encodeBatch gave ${bytes.byteLength} bytes, expected ${total}`);
+  const stampAt = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).indexOf(Buffer.from(STAMP_MARKER.subarray(0, Math.min(STAMP_MARKER.length, valueBytes))));
+  if (stampAt < BATCH_HEADER_BYTES) throw new Error('stamp marker not found in the built batch');
+  return { bytes, records: records.length, valueBytes, stampAt };
+}
+
+/** Writes `stampMs` (float64) at `batchAt + stampAt` and recomputes the batch CRC in place. */
+export function stampBatch(frame: Buffer, batchAt: number, batchBytes: number, stampAt: number, stampMs: number): void {
+  frame.writeDoubleBE(stampMs, batchAt + stampAt);
+  frame.writeUInt32BE(crc32c(frame.subarray(batchAt + CRC_FROM, batchAt + batchBytes)) >>> 0, batchAt + CRC_AT);
+}
+
+// ---- request frames ----------------------------------------------------------------------------
+
+/** A whole request frame (size prefix included) from the generated codecs. */
+export function requestFrame(apiKey: number, apiVersion: number, correlationId: number, body: unknown): Buffer {
+  const codecs = codecsForApiKey(apiKey);
+  if (!codecs) throw new Error(`no codec for API key ${apiKey}`);
+  const writer = new ProtocolWriter(1024);
+  writer.writeInt32(0);
+  RequestHeaderCodec.encode(writer, { requestApiKey: apiKey, requestApiVersion: apiVersion, correlationId, clientId: CLIENT_ID }, requestHeaderVersion(apiKey, apiVersion));
+  codecs.request.encode(writer, body, apiVersion);
+  writer.patchInt32(0, writer.offset - 4);
+  return Buffer.from(writer.toUint8Array());
+}
+
+export interface ProduceFrame {
+  readonly frame: Buffer;
+  /** Where the record batch starts inside the frame. */
+  readonly batchAt: number;
+}
+
+/** A Produce v9 request carrying one batch for one partition; the correlation id is patched per send. */
+export function produceFrame(topic: string, partition: number, batch: Uint8Array, acks: number): ProduceFrame {
+  const frame = requestFrame(PRODUCE_API_KEY, PRODUCE_VERSION, 0, {
+    transactionalId: null,
+    acks,
+    timeoutMs: 30_000,
+    topicData: [{ name: topic, partitionData: [{ index: partition, records: batch }] }],
+  });
+  const batchAt = frame.indexOf(Buffer.from(batch.buffer, batch.byteOffset, Math.min(batch.byteLength, 64)));
+  if (batchAt < 0) throw new Error('batch not found in the produce frame');
+  return { frame, batchAt };
+}
+
+export interface FetchTarget {
+  readonly partition: number;
+  readonly offset: number;
+}
+
+/** A Fetch v12 request (no session, read_uncommitted) for some partitions of one topic. */
+export function fetchFrame(correlationId: number, topic: string, targets: readonly FetchTarget[], options: { maxWaitMs: number; minBytes: number; maxBytes: number; partitionMaxBytes: number }): Buffer {
+  return requestFrame(FETCH_API_KEY, FETCH_VERSION, correlationId, {
+    replicaId: -1,
+    maxWaitMs: options.maxWaitMs,
+    minBytes: options.minBytes,
+    maxBytes: options.maxBytes,
+    isolationLevel: 0,
+    sessionId: 0,
+    sessionEpoch: -1,
+    topics: [{ topic, partitions: targets.map((target) => ({ partition: target.partition, currentLeaderEpoch: -1, fetchOffset: BigInt(target.offset), logStartOffset: -1n, partitionMaxBytes: options.partitionMaxBytes })) }],
+    forgottenTopicsData: [],
+    rackId: '',
+  });
+}
+
+// ---- responses ----------------------------------------------------------------------------------
+
+export function readProduceResponse(frame: Buffer): { correlationId: number; response: ProduceResponse } {
+  const reader = new ProtocolReader(frame);
+  const { correlationId } = ResponseHeaderCodec.decode(reader, responseHeaderVersion(PRODUCE_API_KEY, PRODUCE_VERSION));
+  return { correlationId, response: decodeProduceResponse(reader, PRODUCE_VERSION) };
+}
+
+export function readFetchResponse(frame: Buffer): { correlationId: number; response: FetchResponse } {
+  const reader = new ProtocolReader(frame);
+  const { correlationId } = ResponseHeaderCodec.decode(reader, responseHeaderVersion(FETCH_API_KEY, FETCH_VERSION));
+  return { correlationId, response: decodeFetchResponse(reader, FETCH_VERSION) };
+}
+
+export interface BatchWalk {
+  batches: number;
+  records: number;
+  /** Offset after the last whole batch, or -1 when there was none. */
+  nextOffset: number;
+}
+
+/**
+ * Walks the whole batches in a fetched records field (headers only, as a consumer does before
+ * decoding records), calling `visit` with each batch's position. A trailing partial batch is
+ * ignored, as Kafka consumers do.
+ */
+export function walkBatches(records: Uint8Array, visit?: (at: number, view: DataView) => void): BatchWalk {
+  const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
+  let at = 0;
+  let batches = 0;
+  let count = 0;
+  let nextOffset = -1;
+  while (at + BATCH_HEADER_BYTES <= records.byteLength) {
+    const size = view.getInt32(at + 8) + 12;
+    if (size < BATCH_HEADER_BYTES || at + size > records.byteLength) break;
+    const baseOffset = view.getUint32(at) * 2 ** 32 + view.getUint32(at + 4);
+    const lastOffsetDelta = view.getInt32(at + 23);
+    count += view.getInt32(at + 57);
+    nextOffset = baseOffset + lastOffsetDelta + 1;
+    visit?.(at, view);
+    batches++;
+    at += size;
+  }
+  return { batches, records: count, nextOffset };
+}
+
+// ---- a small client for set-up requests ------------------------------------------------------------
+
+export class SetupClient {
+  private readonly decoder = new FrameDecoder(1 << 30, 4);
+  private readonly waiting: { apiKey: number; apiVersion: number; resolve(value: unknown): void; reject(error: Error): void }[] = [];
+  private nextCorrelationId = 1;
+
+  private constructor(private readonly socket: net.Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      for (const frame of this.decoder.push(chunk)) {
+        const waiting = this.waiting.shift();
+        if (!waiting) continue;
+        try {
+          const reader = new ProtocolReader(frame);
+          ResponseHeaderCodec.decode(reader, responseHeaderVersion(waiting.apiKey, waiting.apiVersion));
+          waiting.resolve(codecsForApiKey(waiting.apiKey)!.response.decode(reader, waiting.apiVersion));
+        } catch (error) {
+          waiting.reject(error as Error);
+        }
+      }
+    });
+    socket.on('close', () => {
+      for (const waiting of this.waiting.splice(0)) waiting.reject(new Error('connection closed'));
+    });
+    socket.on('error', () => undefined);
+  }
+
+  static connect(port: number, host: string): Promise<SetupClient> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ port, host }, () => {
+        socket.off('error', reject);
+        resolve(new SetupClient(socket));
+      });
+      socket.once('error', reject);
+    });
+  }
+
+  request<T>(apiKey: number, apiVersion: number, body: unknown): Promise<T> {
+    this.socket.write(requestFrame(apiKey, apiVersion, this.nextCorrelationId++, body));
+    return new Promise<T>((resolve, reject) => this.waiting.push({ apiKey, apiVersion, resolve: resolve as (value: unknown) => void, reject }));
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}

@@ -1,0 +1,680 @@
+/**
+ * Broker benchmark: `npm run bench:broker` (builds, then runs dist/bench/broker.js).
+ *
+ * The broker is started the way a user starts it, as a child process:
+ *   node bin/samsa.js start --data-dir <tmp> --port <p> --brokers <availableParallelism> --host 127.0.0.1
+ * (SAMSA_LOG_LEVEL=warn; since b6e01a1 each broker runs on its own worker thread of that process,
+ * the controller on its main thread). The load comes from
+ * two worker threads of this process (bench/broker-workers/load-worker.ts: a producer and a
+ * consumer) speaking the Kafka protocol over loopback; this thread only orchestrates. Every
+ * topic has one partition per broker (partition i led by broker i) and the generator opens one
+ * connection per partition leader, as a Kafka producer does per broker.
+ *
+ *   0. Loopback ceiling: the same Produce frames, written the same way (one write per frame,
+ *      `window` outstanding per connection), to a server process that reads and discards.
+ *  fill. Unmeasured produce until the page cache holds ~the background writeback threshold of
+ *      dirty data (vm.dirty_background_ratio): a broker's steady state. Below it this VM takes
+ *      writes ~5x cheaper, so without the fill the first cases would measure a state that a
+ *      running broker leaves within seconds. Repeated before step 3.
+ *  0b. Page-cache write ceiling: fs.writeSync of the same 64 KiB batch back to back into a new
+ *      file on one thread (what the log's append costs a broker's thread per byte).
+ *   1. Produce sweep: 100 B and 1 KiB records x acks 1 and -1 (all) x batch.size 16/64/256 KiB.
+ *      Each request is one pre-built batch (encodeBatch once per shape) for one partition; each
+ *      connection keeps `window` requests in flight (pipelined), the next sent when a response
+ *      comes back (closed loop). Records/s and MB/s (record values; wire MB/s beside them).
+ *      Linger: a producer closes a batch when it is full (batch.size) or when linger.ms has
+ *      passed since its first record, whichever comes first. At saturation batches are always
+ *      full, so the batch.size sweep *is* the linger sweep there (a 16 KiB batch of 100 B
+ *      records = 148 records = what linger collects at 148 x rate^-1). Below saturation the
+ *      batch holds rate x linger / partitions records: the latency step builds such batches.
+ *   2. Consume: the 100 B acks=1 topics of step 1 read from offset 0 to their end by raw Fetch
+ *      requests (Kafka consumer defaults: max.partition.fetch.bytes 1 MiB, fetch.max.bytes
+ *      50 MiB, one fetch in flight per broker connection).
+ *   3. Latency, open loop: the producer sends on a schedule (1 ms ticks) at half of the peak
+ *      100 B rate of step 1 with linger 1 ms and 5 ms, and at a quarter of it with linger 5 ms:
+ *      acks=-1, batch = rate x linger / partitions records (at most 256 KiB), each batch carrying
+ *      its send time in its first record's value (CRC recomputed); a long-polling consumer
+ *      (maxWaitMs 500, minBytes 1) computes receive time - send time per batch. Producer-side
+ *      linger wait is not included (a record waits linger/2 more on average). The headline p99
+ *      is the worse of the two half-load cases.
+ *
+ * CPU columns (from /proc, over each measurement window): the broker process (all threads), its
+ * kernel share and its three busiest threads (the broker workers' event loops, normally); this bench process;
+ * everything else on the machine (kernel writeback, other processes: > 0.2 means the figures
+ * are disturbed). "broker CPU ms/MB" = broker CPU per MB on the wire, the figure least moved by
+ * other load.
+ *
+ * Everything is bounded: time windows per case, a byte cap per produce case, per-case timeouts
+ * and a global timeout. The broker and sink are stopped and the temp directory removed at the
+ * end, on failure, on SIGINT/SIGTERM and on the global timeout. The last stdout line is one JSON
+ * object with the headline figures.
+ *
+ * Environment:
+ *   SAMSA_BENCH_SCALE             scales every time window (default 1; 0.3 for a smoke run)
+ *   SAMSA_BENCH_CASES             regex: run only the cases whose name matches (e.g. 'produce-100B')
+ *   SAMSA_BENCH_WINDOW            produce requests in flight per connection (default 32)
+ *   SAMSA_BENCH_CONNECTIONS       connections per partition leader (default 1)
+ *   SAMSA_BENCH_BROKER_NODE_ARGS  node flags for the broker, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof'
+ *                                 (a profile found there is summarised at the end)
+ *   SAMSA_BENCH_BROKER_STDOUT     a file that gets the broker's stdout (e.g. with --trace-gc in the node flags)
+ *   SAMSA_BENCH_PROFILE_TOP       rows per CPU-profile table (default 25)
+ *   SAMSA_BENCH_TIMEOUT_MS        global timeout (default 230 s)
+ */
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { CreateTopicsResponse } from '../src/protocol/generated/messages/index.js';
+import { printProfile, summarizeProfiles } from './broker-workers/cpu-profile.js';
+import type {
+  Command,
+  ConsumeDrainResult,
+  ConsumeLatencyResult,
+  DiskWriteResult,
+  LoopbackResult,
+  ProduceResult,
+  ProduceSpec,
+  Report,
+  Target,
+} from './broker-workers/load-worker.js';
+import { buildBatch, machineBusyTicks, pageCacheState, SetupClient } from './broker-workers/wire.js';
+
+const SCALE = Number(process.env.SAMSA_BENCH_SCALE ?? '1');
+if (!(SCALE > 0 && SCALE <= 4)) throw new Error(`SAMSA_BENCH_SCALE must be in (0, 4], got ${process.env.SAMSA_BENCH_SCALE}`);
+const CASES = new RegExp(process.env.SAMSA_BENCH_CASES ?? '.');
+const WINDOW = Number(process.env.SAMSA_BENCH_WINDOW ?? 32);
+const CONNECTIONS = Number(process.env.SAMSA_BENCH_CONNECTIONS ?? 1);
+const BROKER_NODE_ARGS = (process.env.SAMSA_BENCH_BROKER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+const GLOBAL_TIMEOUT_MS = Number(process.env.SAMSA_BENCH_TIMEOUT_MS ?? 230_000);
+const PROFILE_TOP = Number(process.env.SAMSA_BENCH_PROFILE_TOP ?? 25);
+
+const KiB = 1024;
+const MB = 1e6;
+const HOST = '127.0.0.1';
+const BROKERS = os.availableParallelism();
+const VALUE_SIZES = [100, 1024] as const;
+const ACKS = [1, -1] as const;
+const BATCH_SIZES = [16 * KiB, 64 * KiB, 256 * KiB] as const;
+/** Open-loop latency cases: fraction of the peak 100 B rate, linger (ms). The headline is the worst p99 at 0.5. */
+const LATENCY_CASES = [{ load: 0.5, lingerMs: 1 }, { load: 0.5, lingerMs: 5 }, { load: 0.25, lingerMs: 5 }] as const;
+const LATENCY_BATCH_BYTES_MAX = 256 * KiB;
+
+const LOOPBACK_WARMUP_MS = 300 * SCALE;
+const LOOPBACK_MEASURE_MS = 1500 * SCALE;
+const PRODUCE_WARMUP_MS = 500 * SCALE;
+const PRODUCE_MEASURE_MS = 2500 * SCALE;
+/** Bounds the disk written per produce case (~12 cases). */
+const PRODUCE_WIRE_BYTES_MAX = 1.5e9 * SCALE;
+const CONSUME_TIMEOUT_MS = 20_000;
+const LATENCY_WARMUP_MS = 1000 * SCALE;
+const LATENCY_MEASURE_MS = 4000 * SCALE;
+const CASE_TIMEOUT_MS = 40_000;
+const FILL_ROUND_MS = 1000;
+const FILL_ROUNDS_MAX = 15;
+const FILL_DIRTY_FRACTION = 0.9;
+/** Fill + 12 produce cases (at most PRODUCE_WIRE_BYTES_MAX each) + latency cases, all kept until the end. */
+const FREE_BYTES_NEEDED = 4e9 + 20e9 * Math.min(1, SCALE);
+const BROKER_START_TIMEOUT_MS = 15_000;
+const BROKER_STOP_TIMEOUT_MS = 30_000;
+
+const TARGET_PRODUCE_100B_RECORDS_PER_S = 1_000_000;
+const TARGET_PRODUCE_1KIB_MB_PER_S = 300;
+const TARGET_CONSUME_VS_PRODUCE = 2;
+const TARGET_P99_MS = 10;
+
+process.env.SAMSA_LOG_LEVEL ??= 'warn';
+const here = path.dirname(fileURLToPath(import.meta.url));
+const BIN = path.resolve(here, '../../bin/samsa.js');
+const SINK = path.resolve(here, 'broker-workers/sink.js');
+
+// ---- processes, temp directory, cleanup on every way out ------------------------------------------
+
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'samsa-bench-broker-'));
+const children = new Set<ChildProcess>();
+let cleaned = false;
+
+function killChildren(signal: NodeJS.Signals): void {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+}
+
+function cleanup(): void {
+  if (cleaned) return;
+  cleaned = true;
+  killChildren('SIGKILL');
+  try {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  } catch (error) {
+    console.error(`bench: could not remove ${dataDir}: ${(error as Error).message}`);
+  }
+}
+process.on('exit', cleanup);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    console.error(`bench: ${signal}; stopping the broker and removing ${dataDir}`);
+    cleanup();
+    process.exit(130);
+  });
+}
+const globalTimer = setTimeout(() => {
+  console.error(`bench: global timeout of ${GLOBAL_TIMEOUT_MS / 1000} s exceeded`);
+  cleanup();
+  process.exit(2);
+}, GLOBAL_TIMEOUT_MS);
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+interface Broker {
+  child: ChildProcess;
+  ports: number[];
+  stderr: string;
+  exited: Promise<number | null>;
+}
+
+function startBrokerOnce(basePort: number): Promise<Broker> {
+  const args = [...BROKER_NODE_ARGS, BIN, 'start', '--data-dir', path.join(dataDir, 'data'), '--port', String(basePort), '--brokers', String(BROKERS), '--host', HOST];
+  const child = spawn(process.execPath, args, { env: { ...process.env, SAMSA_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => {
+    children.delete(child);
+    resolve(code);
+  }));
+  const broker: Broker = { child, ports: [], stderr: '', exited };
+  let stdout = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    broker.stderr += chunk.toString();
+    if (broker.stderr.length > 64 * KiB) broker.stderr = broker.stderr.slice(-32 * KiB);
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`broker did not start within ${BROKER_START_TIMEOUT_MS / 1000} s:\n${stdout}\n${broker.stderr}`));
+    }, BROKER_START_TIMEOUT_MS);
+    const tee = process.env.SAMSA_BENCH_BROKER_STDOUT ? fs.createWriteStream(process.env.SAMSA_BENCH_BROKER_STDOUT) : undefined;
+    child.stdout!.on('data', (chunk: Buffer) => {
+      tee?.write(chunk);
+      if (broker.ports.length === BROKERS) return;
+      stdout += chunk.toString();
+      broker.ports = [...stdout.matchAll(/listening on [^\s:]+:(\d+)/g)].map((match) => Number(match[1]));
+      if (broker.ports.length === BROKERS) {
+        clearTimeout(timer);
+        resolve(broker);
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`broker exited with ${code} while starting:\n${stdout}\n${broker.stderr}`));
+    });
+  });
+}
+
+async function startBroker(): Promise<Broker> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startBrokerOnce(20_000 + Math.floor(Math.random() * 30_000));
+    } catch (error) {
+      if (attempt >= 5 || !/EADDRINUSE/.test((error as Error).message)) throw error;
+    }
+  }
+}
+
+/** SIGTERM (clean stop: answer in-flight requests, flush, close the logs), SIGKILL past the timeout. */
+async function stopBroker(broker: Broker): Promise<{ code: number | null; ms: number; killed: boolean }> {
+  const started = performance.now();
+  if (broker.child.exitCode !== null || broker.child.signalCode !== null) return { code: broker.child.exitCode, ms: 0, killed: false };
+  broker.child.kill('SIGTERM');
+  let killed = false;
+  const timer = setTimeout(() => {
+    killed = true;
+    broker.child.kill('SIGKILL');
+  }, BROKER_STOP_TIMEOUT_MS);
+  const code = await broker.exited;
+  clearTimeout(timer);
+  return { code, ms: performance.now() - started, killed };
+}
+
+async function startSink(): Promise<{ child: ChildProcess; port: number }> {
+  const child = fork(SINK, [], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return withTimeout(
+    new Promise((resolve, reject) => {
+      let stdout = '';
+      child.stdout!.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        const match = /sink listening on (\d+)/.exec(stdout);
+        if (match) resolve({ child, port: Number(match[1]) });
+      });
+      child.once('exit', (code) => reject(new Error(`sink exited with ${code}`)));
+    }),
+    10_000,
+    'sink start',
+  );
+}
+
+// ---- the load worker ---------------------------------------------------------------------------------
+
+class LoadWorker {
+  readonly worker: Worker;
+  private readonly inbox: Report[] = [];
+  private waiter: ((report: Report) => void) | undefined;
+  private failure: Error | undefined;
+  private failWaiter: ((error: Error) => void) | undefined;
+  private readonly exited: Promise<number>;
+
+  constructor(readonly name: string) {
+    this.worker = new Worker(new URL('./broker-workers/load-worker.js', import.meta.url));
+    this.worker.on('message', (report: Report) => {
+      if (report.op === 'failed') this.fail(new Error(`${name}: ${report.error}`));
+      else if (this.waiter) {
+        const waiter = this.waiter;
+        this.waiter = undefined;
+        waiter(report);
+      } else this.inbox.push(report);
+    });
+    this.worker.on('error', (error) => this.fail(error));
+    this.exited = new Promise((resolve) => this.worker.once('exit', resolve));
+  }
+
+  private fail(error: Error): void {
+    this.failure = error;
+    this.failWaiter?.(error);
+  }
+
+  post(command: Command): void {
+    this.worker.postMessage(command);
+  }
+
+  expect<K extends Report['op']>(op: K, timeoutMs = CASE_TIMEOUT_MS): Promise<Extract<Report, { op: K }>> {
+    if (this.failure) return Promise.reject(this.failure);
+    const check = (report: Report): Extract<Report, { op: K }> => {
+      if (report.op !== op) throw new Error(`${this.name}: expected ${op}, got ${report.op}`);
+      return report as Extract<Report, { op: K }>;
+    };
+    const queued = this.inbox.shift();
+    if (queued) return Promise.resolve(check(queued));
+    return withTimeout(
+      new Promise((resolve, reject) => {
+        this.failWaiter = reject;
+        this.waiter = (report) => {
+          try {
+            resolve(check(report));
+          } catch (error) {
+            reject(error as Error);
+          }
+        };
+      }),
+      timeoutMs,
+      `${this.name} ${op}`,
+    );
+  }
+
+  async exit(): Promise<void> {
+    this.post({ op: 'exit' });
+    try {
+      await withTimeout(this.exited, 5000, `${this.name} exit`);
+    } catch {
+      await this.worker.terminate();
+    }
+  }
+}
+
+// ---- helpers ------------------------------------------------------------------------------------------
+
+const now = (): number => performance.now();
+const kib = (bytes: number): string => `${bytes / KiB} KiB`;
+const passMiss = (ok: boolean): string => (ok ? 'PASS' : 'MISS');
+const round = (value: number, digits: number): number => Math.round(value * 10 ** digits) / 10 ** digits;
+const fmtRate = (perS: number): string => (perS >= 1e6 ? `${(perS / 1e6).toFixed(2)}M` : `${(perS / 1e3).toFixed(0)}k`);
+const cores = (values: number[], i: number): string => (Number.isFinite(values[i]) ? values[i]!.toFixed(2) : '?');
+/** The worker's CPU columns: the measured process (broker or sink), this bench process, everything else. */
+const cpuCols = (r: { cpuCores: number[]; sysCores: number[]; topThreadCores: number[][] }): string =>
+  `${cores(r.cpuCores, 0)} (sys ${cores(r.sysCores, 0)}; threads ${(r.topThreadCores[0] ?? []).map((c) => c.toFixed(2)).join(' ')}) / ${cores(r.cpuCores, 1)} / ${cores(r.cpuCores, 2)}`;
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+function clockTicksPerS(): number {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+}
+
+let topicCount = 0;
+async function createTopic(client: SetupClient, prefix: string): Promise<string> {
+  const name = `${prefix}-${topicCount++}`;
+  const response = await client.request<CreateTopicsResponse>(19, 7, {
+    topics: [{ name, numPartitions: -1, replicationFactor: -1, assignments: Array.from({ length: BROKERS }, (_, i) => ({ partitionIndex: i, brokerIds: [i] })), configs: [] }],
+    timeoutMs: 10_000,
+    validateOnly: false,
+  });
+  const result = response.topics[0];
+  if (!result || result.errorCode !== 0) throw new Error(`CreateTopics ${name}: error ${result?.errorCode} ${result?.errorMessage ?? ''}`);
+  return name;
+}
+
+// ---- main -----------------------------------------------------------------------------------------------
+
+interface ProduceRow {
+  valueBytes: number;
+  acks: number;
+  batchSize: number;
+  topic: string;
+  result: ProduceResult;
+  recordsPerS: number;
+  payloadMBps: number;
+  wireMBps: number;
+  loopbackRatio: number;
+}
+
+async function main(): Promise<void> {
+  const started = now();
+  const cpus = os.cpus();
+  const ticks = clockTicksPerS();
+  console.log(`samsa broker bench — node ${process.version}, ${cpus.length} CPUs (${cpus[0]?.model ?? '?'}), ${os.platform()} ${os.arch()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}, scale ${SCALE}`);
+  console.log(`broker: node ${BROKER_NODE_ARGS.length ? BROKER_NODE_ARGS.join(' ') + ' ' : ''}bin/samsa.js start --brokers ${BROKERS} (one process; a worker thread per broker), SAMSA_LOG_LEVEL=warn, data in ${dataDir}`);
+  console.log(`load: 2 worker threads of this process (producer, consumer); ${CONNECTIONS} connection(s) per partition leader, ${WINDOW} produce requests in flight per connection; Produce v9, Fetch v12; MB = 10^6 bytes`);
+
+  const stat = fs.statfsSync(dataDir);
+  const free = stat.bavail * stat.bsize;
+  if (free < FREE_BYTES_NEEDED) throw new Error(`need ${(FREE_BYTES_NEEDED / 1e9).toFixed(0)} GB free under ${os.tmpdir()} (everything written stays until the end), have ${(free / 1e9).toFixed(0)} GB`);
+  const busyBefore = machineBusyTicks();
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const busyCoresBefore = (machineBusyTicks() - busyBefore) / ticks;
+  console.log(`machine busy before the start (other processes): ${busyCoresBefore.toFixed(2)} cores over 1 s${busyCoresBefore > 0.2 ? ' -- WARNING: figures will be low; the CPU columns below show "other" per case' : ''}`);
+
+  const broker = await startBroker();
+  const sink = await startSink();
+  console.log(`broker pid ${broker.child.pid} on ports ${broker.ports.join(', ')}; discard sink pid ${sink.child.pid} on port ${sink.port}`);
+  const setup = await SetupClient.connect(broker.ports[0]!, HOST);
+  const producer = new LoadWorker('producer');
+  const consumer = new LoadWorker('consumer');
+  const brokerPid = broker.child.pid!;
+  const targetsOf = (): Target[] => broker.ports.map((port, partition) => ({ partition, port }));
+  const dirtyGB = (): string => (pageCacheState().dirtyBytes / 1e9).toFixed(2);
+
+  /**
+   * Produces (100 B records, 256 KiB batches, unmeasured) until the page cache holds ~the
+   * background writeback threshold of dirty data: the steady state of a broker that has been
+   * taking writes for a while. Below that threshold this VM absorbs writes ~5x cheaper, so
+   * without this the first cases of a run would measure a state a running broker leaves within
+   * seconds.
+   */
+  const fill = async (label: string): Promise<void> => {
+    if (!CASES.test('fill')) return;
+    const topic = await createTopic(setup, 'fill');
+    const started = now();
+    let bytes = 0;
+    let state = pageCacheState();
+    for (let i = 0; i < FILL_ROUNDS_MAX && !(state.dirtyBytes >= FILL_DIRTY_FRACTION * state.backgroundThresholdBytes); i++) {
+      producer.post({
+        op: 'produce', host: HOST, topic, targets: targetsOf(), connectionsPerTarget: CONNECTIONS, window: WINDOW, valueBytes: 100, batchBytes: 256 * KiB, acks: 1,
+        warmupMs: 0, measureMs: FILL_ROUND_MS, wireBytesMax: PRODUCE_WIRE_BYTES_MAX, rateRecordsPerS: 0, stamp: false, cpuPids: [brokerPid], clockTicksPerS: ticks,
+      });
+      const r = await producer.expect('produced');
+      if (r.errors.length > 0) throw new Error(`fill: ${r.errors.join('; ')}`);
+      bytes += (r.totalRecords / r.batchRecords) * r.batchBytes;
+      state = pageCacheState();
+    }
+    console.log(`\n[fill ${label}] ${(bytes / 1e9).toFixed(2)} GB produced in ${((now() - started) / 1000).toFixed(1)} s (unmeasured): dirty page cache ${(state.dirtyBytes / 1e9).toFixed(2)} GB, ` +
+      `background writeback threshold ~${(state.backgroundThresholdBytes / 1e9).toFixed(2)} GB; writes are ~5x dearer on this VM past it`);
+  };
+
+  // 0. loopback ceiling
+  const loopback = new Map<number, LoopbackResult>();
+  if (CASES.test('loopback')) {
+    console.log(`\n[0] loopback ceiling: Produce frames (100 B records) written to a read-and-discard server process, ${BROKERS * CONNECTIONS} connections x ${WINDOW} outstanding writes`);
+    console.log('    batch.size   frame bytes        MB/s   frames/s   writer ELU   CPU cores: sink (sys; 3 busiest threads) / bench / other');
+    for (const batchSize of BATCH_SIZES) {
+      producer.post({ op: 'loopback', host: HOST, port: sink.port, connections: BROKERS * CONNECTIONS, window: WINDOW, valueBytes: 100, batchBytes: batchSize, warmupMs: LOOPBACK_WARMUP_MS, measureMs: LOOPBACK_MEASURE_MS, cpuPids: [sink.child.pid!], clockTicksPerS: ticks });
+      const r = await producer.expect('looped');
+      loopback.set(batchSize, r);
+      console.log(`    ${kib(batchSize).padStart(9)}   ${String(r.frameBytes).padStart(11)}   ${(r.bytes / MB / r.seconds).toFixed(0).padStart(9)}   ${(r.frames / r.seconds).toFixed(0).padStart(8)}   ${r.elu.toFixed(2).padStart(10)}   ${cpuCols(r)}`);
+    }
+  }
+  await fill('before the sweep');
+
+  let diskWrite: DiskWriteResult | undefined;
+  if (CASES.test('disk-write')) {
+    producer.post({ op: 'disk-write', file: path.join(dataDir, 'plain-write.bin'), valueBytes: 100, batchBytes: 64 * KiB, warmupMs: LOOPBACK_WARMUP_MS, measureMs: LOOPBACK_MEASURE_MS, clockTicksPerS: ticks });
+    diskWrite = await producer.expect('written');
+    console.log(`\n[0b] page-cache write ceiling: fs.writeSync of a 64 KiB batch back to back into a new file on one thread: ${(diskWrite.bytes / MB / diskWrite.seconds).toFixed(0)} MB/s ` +
+      `(${((diskWrite.seconds * 1e6) / diskWrite.writes).toFixed(1)} µs per write, ${diskWrite.cpuCores.toFixed(2)} cores, sys ${diskWrite.sysCores.toFixed(2)})`);
+  }
+  const loopbackMBps = (batchSize: number): number => {
+    const r = loopback.get(batchSize);
+    return r ? r.bytes / MB / r.seconds : NaN;
+  };
+
+  // 1. produce sweep
+  const produceRows: ProduceRow[] = [];
+  console.log(`\n[1] produce, closed loop: ${PRODUCE_WARMUP_MS / 1000} s warm-up + ${PRODUCE_MEASURE_MS / 1000} s measured per case (at most ${(PRODUCE_WIRE_BYTES_MAX / 1e9).toFixed(1)} GB sent)`);
+  console.log('    record  acks  batch.size (records)    records/s   MB/s values   MB/s wire   /loopback   req/s   ack p50 / p99 ms   gen ELU   CPU cores: broker (sys; 3 busiest threads) / bench / other   broker CPU ms/MB   dirty GB');
+  for (const valueBytes of VALUE_SIZES) {
+    for (const acks of ACKS) {
+      for (const batchSize of BATCH_SIZES) {
+        const name = `produce-${valueBytes === 100 ? '100B' : '1KiB'}-acks${acks === -1 ? 'all' : acks}-${batchSize / KiB}KiB`;
+        if (!CASES.test(name)) continue;
+        const topic = await createTopic(setup, name);
+        producer.post({
+          op: 'produce', host: HOST, topic, targets: targetsOf(), connectionsPerTarget: CONNECTIONS, window: WINDOW, valueBytes, batchBytes: batchSize, acks,
+          warmupMs: PRODUCE_WARMUP_MS, measureMs: PRODUCE_MEASURE_MS, wireBytesMax: PRODUCE_WIRE_BYTES_MAX, rateRecordsPerS: 0, stamp: false, cpuPids: [brokerPid], clockTicksPerS: ticks,
+        });
+        const r = await producer.expect('produced');
+        if (r.errors.length > 0) throw new Error(`${name}: ${r.errors.join('; ')}`);
+        const row: ProduceRow = {
+          valueBytes, acks, batchSize, topic, result: r,
+          recordsPerS: r.records / r.seconds,
+          payloadMBps: r.payloadBytes / MB / r.seconds,
+          wireMBps: r.wireBytes / MB / r.seconds,
+          loopbackRatio: r.wireBytes / MB / r.seconds / loopbackMBps(batchSize),
+        };
+        produceRows.push(row);
+        console.log(
+          `    ${(valueBytes === 100 ? '100 B' : '1 KiB').padStart(6)}  ${String(acks).padStart(4)}  ${kib(batchSize).padStart(8)} (${String(r.batchRecords).padStart(4)})     ${fmtRate(row.recordsPerS).padStart(8)}   ${row.payloadMBps.toFixed(0).padStart(11)}   ${row.wireMBps.toFixed(0).padStart(9)}   ${Number.isFinite(row.loopbackRatio) ? row.loopbackRatio.toFixed(2).padStart(9) : '        -'}   ${(r.requests / r.seconds).toFixed(0).padStart(5)}   ${r.ackP50Ms.toFixed(2).padStart(7)} / ${r.ackP99Ms.toFixed(2).padEnd(7)}   ${r.elu.toFixed(2).padStart(7)}   ${cpuCols(r).padEnd(55)}   ${((1000 * (r.cpuCores[0] ?? NaN)) / row.wireMBps).toFixed(2).padStart(16)}   ${dirtyGB()}` +
+            (r.stoppedBy === 'bytes' ? '  (byte cap)' : ''),
+        );
+      }
+    }
+  }
+  const best = (valueBytes: number): ProduceRow | undefined => produceRows.filter((row) => row.valueBytes === valueBytes).sort((a, b) => b.recordsPerS - a.recordsPerS)[0];
+  const best100 = best(100);
+  const best1k = best(1024);
+
+  // 2. consume
+  const consumeRows: { batchSize: number; result: ConsumeDrainResult; recordsPerS: number; MBps: number }[] = [];
+  const consumeSources = produceRows.filter((row) => row.valueBytes === 100 && row.acks === 1);
+  if (CASES.test('consume') && consumeSources.length > 0) {
+    console.log('\n[2] consume from offset 0 to the end of the 100 B acks=1 topics of [1]: raw Fetch, max.partition.fetch.bytes 1 MiB, fetch.max.bytes 50 MiB, one fetch in flight per broker');
+    console.log('    written with batch.size     records        records/s    MB/s (batches)   fetches   consumer ELU   CPU cores: broker (sys; 3 busiest threads) / bench / other   broker CPU ms/MB');
+    for (const source of consumeSources) {
+      const targets = targetsOf().map((target) => ({ ...target, endOffset: source.result.endOffsets[target.partition] ?? 0 }));
+      consumer.post({ op: 'consume-drain', host: HOST, topic: source.topic, targets, maxWaitMs: 500, maxBytes: 50 * 2 ** 20, partitionMaxBytes: 2 ** 20, timeoutMs: CONSUME_TIMEOUT_MS, cpuPids: [brokerPid], clockTicksPerS: ticks });
+      const r = await consumer.expect('drained');
+      if (r.errors.length > 0 || !r.complete) throw new Error(`consume ${source.topic}: ${r.errors.join('; ') || 'incomplete'}`);
+      const row = { batchSize: source.batchSize, result: r, recordsPerS: r.records / r.seconds, MBps: r.bytes / MB / r.seconds };
+      consumeRows.push(row);
+      console.log(`    ${kib(source.batchSize).padStart(22)}   ${String(r.records).padStart(9)}   ${fmtRate(row.recordsPerS).padStart(14)}   ${row.MBps.toFixed(0).padStart(14)}   ${String(r.fetches).padStart(7)}   ${r.elu.toFixed(2).padStart(12)}   ${cpuCols(r).padEnd(55)}   ${((1000 * (r.cpuCores[0] ?? NaN)) / row.MBps).toFixed(2).padStart(16)}`);
+    }
+  }
+  const consumeBest = [...consumeRows].sort((a, b) => b.recordsPerS - a.recordsPerS)[0];
+
+  const latencyName = (c: { load: number; lingerMs: number }): string => `latency-load${c.load}-linger${c.lingerMs}ms`;
+  const latencyWanted = LATENCY_CASES.some((c) => CASES.test(latencyName(c)));
+  if (latencyWanted) await fill('before the latency cases');
+
+  // 3. latency at half (and a quarter) of the peak 100 B produce rate
+  const latencyRows: { load: number; lingerMs: number; rate: number; overloaded: boolean; batchRecords: number; batchBytes: number; fillMs: number; produced: ProduceResult; consumed: ConsumeLatencyResult; samples: number; p50: number; p99: number; p999: number; max: number }[] = [];
+  if (latencyWanted && best100) {
+    console.log(`\n[3] produce-to-consume latency, open loop at a fraction of the peak 100 B rate (${fmtRate(best100.recordsPerS)}/s), acks=-1, batch = rate x linger / ${BROKERS} partitions records (at most batch.size ${kib(LATENCY_BATCH_BYTES_MAX)}); ` +
+      `${LATENCY_WARMUP_MS / 1000} s warm-up + ${LATENCY_MEASURE_MS / 1000} s measured; consumer long-polls (maxWaitMs 500, minBytes 1); latency = batch seen by the consumer - batch sent`);
+    console.log('    load   linger   batch (records, bytes, fill ms)   req/s   sent rate   p50 ms   p99 ms   p99.9 ms   max ms   batches   ack p99 ms   send lag mean/max ms   producer ELU   CPU cores: broker (sys; 3 busiest threads) / bench / other');
+    for (const { load, lingerMs } of LATENCY_CASES) {
+      const name = latencyName({ load, lingerMs });
+      if (!CASES.test(name)) continue;
+      const rate = Math.round(best100.recordsPerS * load);
+      const topic = await createTopic(setup, name);
+      const recordsPerBatch = Math.max(1, Math.round((rate * lingerMs) / 1000 / BROKERS));
+      // The send time sits in the first record's value, whose position depends only on the record size.
+      const stampAt = buildBatch(100, LATENCY_BATCH_BYTES_MAX, recordsPerBatch).stampAt;
+      consumer.post({ op: 'consume-latency', host: HOST, topic, targets: targetsOf(), stampAt, maxWaitMs: 500, maxBytes: 50 * 2 ** 20, partitionMaxBytes: 2 ** 20, graceMs: 5_000 });
+      await consumer.expect('ready');
+      const spec: ProduceSpec = {
+        op: 'produce', host: HOST, topic, targets: targetsOf(), connectionsPerTarget: 1, window: WINDOW, valueBytes: 100, batchBytes: LATENCY_BATCH_BYTES_MAX, recordsPerBatch, acks: -1,
+        warmupMs: LATENCY_WARMUP_MS, measureMs: LATENCY_MEASURE_MS, wireBytesMax: PRODUCE_WIRE_BYTES_MAX, rateRecordsPerS: rate, stamp: true, cpuPids: [brokerPid], clockTicksPerS: ticks,
+      };
+      producer.post(spec);
+      const produced = await producer.expect('produced');
+      if (produced.errors.length > 0) throw new Error(`${name}: ${produced.errors.join('; ')}`);
+      consumer.post({ op: 'stop-consume', endOffsets: produced.endOffsets });
+      const consumed = await consumer.expect('latencies');
+      if (consumed.errors.length > 0) throw new Error(`${name} consumer: ${consumed.errors.join('; ')}`);
+      const latencies: number[] = [];
+      const bySecond: number[][] = [];
+      for (let i = 0; i < consumed.samples.length; i += 2) {
+        const sentAt = consumed.samples[i]!;
+        if (sentAt < produced.measureStartMs || sentAt > produced.measureEndMs) continue;
+        latencies.push(consumed.samples[i + 1]!);
+        (bySecond[Math.floor((sentAt - produced.measureStartMs) / 1000)] ??= []).push(consumed.samples[i + 1]!);
+      }
+      const timeline = bySecond.map((values) => percentile(Float64Array.from(values).sort(), 99).toFixed(1)).join(' ');
+      const sorted = Float64Array.from(latencies).sort();
+      const fillMs = (1000 * produced.batchRecords) / (rate / BROKERS);
+      const overloaded = produced.records / produced.seconds < 0.97 * rate;
+      const row = { load, lingerMs, rate, overloaded, batchRecords: produced.batchRecords, batchBytes: produced.batchBytes, fillMs, produced, consumed, samples: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), p999: percentile(sorted, 99.9), max: sorted[sorted.length - 1] ?? NaN };
+      latencyRows.push(row);
+      console.log(
+        `    ${load.toFixed(2).padStart(4)}   ${`${lingerMs} ms`.padStart(6)}   ${`${produced.batchRecords}, ${produced.batchBytes} B, ${fillMs.toFixed(2)}`.padStart(31)}   ${(produced.requests / produced.seconds).toFixed(0).padStart(5)}   ${fmtRate(produced.records / produced.seconds).padStart(9)}   ${row.p50.toFixed(2).padStart(6)}   ${row.p99.toFixed(2).padStart(6)}   ${row.p999.toFixed(2).padStart(8)}   ${row.max.toFixed(2).padStart(6)}   ${String(row.samples).padStart(7)}   ${produced.ackP99Ms.toFixed(2).padStart(10)}   ${`${produced.sendLagMeanMs.toFixed(2)} / ${produced.sendLagMaxMs.toFixed(2)}`.padStart(20)}   ${produced.elu.toFixed(2).padStart(12)}   ${cpuCols(produced)}` +
+          (consumed.complete ? '' : '  (consumer did not reach the end)') + (consumed.badStamps > 0 ? `  (${consumed.badStamps} bad stamps)` : '') + (produced.behindSends > 0 ? `  (${produced.behindSends} sends found the window full)` : '') +
+          (overloaded ? '  OVERLOADED: the broker took less than the offered rate, so latency is queueing' : ''),
+      );
+      console.log(`             p99 ms per second of the window (from epoch ms ${produced.measureStartMs.toFixed(0)}): ${timeline}; dirty page cache ${dirtyGB()} GB`);
+    }
+  }
+  const halfLoad = latencyRows.filter((row) => row.load === 0.5);
+  const worstLatency = [...halfLoad].sort((a, b) => b.p99 - a.p99)[0];
+
+  // stop everything
+  setup.close();
+  await producer.exit();
+  await consumer.exit();
+  sink.child.kill('SIGTERM');
+  const stopped = await stopBroker(broker);
+  console.log(`\nbroker stopped (SIGTERM: drain, flush, close) in ${(stopped.ms / 1000).toFixed(1)} s, exit code ${stopped.code}${stopped.killed ? ' (SIGKILL after the timeout)' : ''}`);
+  if (broker.stderr.trim()) console.log(`broker stderr (last lines):\n${broker.stderr.trim().split('\n').slice(-10).join('\n')}`);
+
+  // summary
+  const loopbackBest = Math.max(...[...loopback.values()].map((r) => r.bytes / MB / r.seconds));
+  const produce100 = best100?.recordsPerS ?? NaN;
+  const produce1kMBps = best1k?.payloadMBps ?? NaN;
+  const consume100 = consumeBest?.recordsPerS ?? NaN;
+  const p99 = worstLatency?.p99 ?? NaN;
+  const ok = {
+    produce100: produce100 >= TARGET_PRODUCE_100B_RECORDS_PER_S,
+    produce1k: produce1kMBps >= TARGET_PRODUCE_1KIB_MB_PER_S,
+    consume: consume100 >= TARGET_CONSUME_VS_PRODUCE * produce100,
+    latency: p99 < TARGET_P99_MS,
+  };
+  const rows: [string, string, string, string][] = [
+    [`produce 100 B records (best: acks ${best100?.acks ?? '-'}, batch.size ${best100 ? kib(best100.batchSize) : '-'})`, `${fmtRate(produce100)} rec/s`, '>= 1M records/s', passMiss(ok.produce100)],
+    [`produce 1 KiB records (best: acks ${best1k?.acks ?? '-'}, batch.size ${best1k ? kib(best1k.batchSize) : '-'})`, `${produce1kMBps.toFixed(0)} MB/s`, '>= 300 MB/s (record values)', passMiss(ok.produce1k)],
+    [`consume 100 B records (topic written with batch.size ${consumeBest ? kib(consumeBest.batchSize) : '-'})`, `${fmtRate(consume100)} rec/s`, `>= 2 x produce = ${fmtRate(2 * produce100)}`, `${passMiss(ok.consume)} (${(consume100 / produce100).toFixed(2)}x)`],
+    [`p99 produce-to-consume at half peak (worst of linger 1/5 ms: ${worstLatency ? `${worstLatency.lingerMs} ms` : '-'})`, `${p99.toFixed(2)} ms`, '< 10 ms', passMiss(ok.latency)],
+    ['loopback TCP, same frames, read-and-discard server (best)', `${loopbackBest.toFixed(0)} MB/s`, 'ceiling', best100 ? `produce 100 B wire ${best100.wireMBps.toFixed(0)} MB/s = ${best100.loopbackRatio.toFixed(2)}x of it at ${kib(best100.batchSize)}` : ''],
+  ];
+  const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((row) => row[i]!.length), ['metric', 'value', 'target', 'result'][i]!.length));
+  const line = (cells: readonly string[]): string => cells.map((cell, i) => (i === 1 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd();
+  console.log(`\n==== summary (node ${process.version}, ${cpus.length} CPUs, ${BROKERS} brokers (worker threads) in one process, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}, ${((now() - started) / 1000).toFixed(0)} s) ====`);
+  console.log(line(['metric', 'value', 'target', 'result']));
+  console.log(line(widths.map((w) => '-'.repeat(w))));
+  for (const row of rows) console.log(line(row));
+
+  const profileDir = BROKER_NODE_ARGS.find((arg) => arg.startsWith('--cpu-prof-dir='))?.slice('--cpu-prof-dir='.length);
+  if (profileDir && fs.existsSync(profileDir)) {
+    // One summary per phase: the profile cut to the measurement windows of that phase's cases.
+    const phases: [string, [number, number][]][] = [
+      ['produce 100 B, closed loop', produceRows.filter((row) => row.valueBytes === 100).map((row) => row.result.monotonicUs)],
+      ['produce 1 KiB, closed loop', produceRows.filter((row) => row.valueBytes === 1024).map((row) => row.result.monotonicUs)],
+      ['consume from offset 0', consumeRows.map((row) => row.result.monotonicUs)],
+      ['latency cases (open-loop produce + long-polling consumer)', latencyRows.map((row) => row.produced.monotonicUs)],
+    ];
+    // One file per thread (CPU.<date>.<time>.<pid>.<thread>.<n>.cpuprofile); the brokers' worker
+    // threads are summed, the main thread (controller, idle under this load) shown on its own.
+    const files = fs.readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(profileDir, f));
+    const isMain = (f: string): boolean => /\.\d+\.0\.\d+\.cpuprofile$/.test(f);
+    const groups: [string, string[]][] = [['broker worker threads, summed', files.filter((f) => !isMain(f))], ['main thread (controller)', files.filter(isMain)]];
+    for (const [label, windows] of phases) {
+      if (windows.length === 0) continue;
+      for (const [threads, group] of groups) {
+        if (group.length === 0) continue;
+        const summary = summarizeProfiles(group, 1, windows);
+        if (summary.totalMs - summary.idleMs < 0.05 * summary.totalMs) {
+          console.log(`\nbroker CPU profile, ${label}, ${threads}: idle (${((summary.totalMs - summary.idleMs) / 1000).toFixed(2)} s busy of ${(summary.totalMs / 1000).toFixed(1)} s sampled)`);
+          continue;
+        }
+        console.log(`\nbroker CPU profile, ${label}, ${threads}:`);
+        printProfile(group, PROFILE_TOP, windows, label);
+      }
+    }
+  }
+
+  const summary = {
+    node: process.version,
+    cpus: cpus.length,
+    brokers: BROKERS,
+    scale: SCALE,
+    window: WINDOW,
+    produce_100B_records_per_s: Math.round(produce100),
+    produce_100B_MB_per_s: round(best100?.payloadMBps ?? NaN, 1),
+    produce_100B_best: best100 ? { acks: best100.acks, batch_KiB: best100.batchSize / KiB } : null,
+    produce_1KiB_MB_per_s: round(produce1kMBps, 1),
+    produce_1KiB_records_per_s: Math.round(best1k?.recordsPerS ?? NaN),
+    produce_1KiB_best: best1k ? { acks: best1k.acks, batch_KiB: best1k.batchSize / KiB } : null,
+    consume_100B_records_per_s: Math.round(consume100),
+    consume_100B_MB_per_s: round(consumeBest?.MBps ?? NaN, 1),
+    consume_vs_produce: round(consume100 / produce100, 2),
+    p50_ms_half_load: round(worstLatency?.p50 ?? NaN, 2),
+    p99_ms_half_load: round(p99, 2),
+    p999_ms_half_load: round(worstLatency?.p999 ?? NaN, 2),
+    half_load_records_per_s: halfLoad[0]?.rate ?? null,
+    latency_cases: latencyRows.map((row) => ({ load: row.load, linger_ms: row.lingerMs, records_per_s: row.rate, overloaded: row.overloaded, sent_records_per_s: Math.round(row.produced.records / row.produced.seconds), batch_records: row.batchRecords, p50: round(row.p50, 2), p99: round(row.p99, 2), p999: round(row.p999, 2), max: round(row.max, 2), batches: row.samples, broker_cpu_cores: round(row.produced.cpuCores[0] ?? NaN, 2) })),
+    loopback_MB_per_s: round(loopbackBest, 1),
+    plain_write_MB_per_s: diskWrite ? round(diskWrite.bytes / MB / diskWrite.seconds, 1) : null,
+    loopback_MB_per_s_by_batch_KiB: Object.fromEntries([...loopback].map(([size, r]) => [size / KiB, round(r.bytes / MB / r.seconds, 1)])),
+    produce_sweep: produceRows.map((row) => ({
+      record_B: row.valueBytes, acks: row.acks, batch_KiB: row.batchSize / KiB, batch_records: row.result.batchRecords,
+      records_per_s: Math.round(row.recordsPerS), MB_per_s: round(row.payloadMBps, 1), wire_MB_per_s: round(row.wireMBps, 1),
+      vs_loopback: round(row.loopbackRatio, 3), ack_p99_ms: round(row.result.ackP99Ms, 2), broker_cpu_cores: round(row.result.cpuCores[0] ?? NaN, 2), broker_top_thread_cores: (row.result.topThreadCores[0] ?? []).map((c) => round(c, 2)),
+      broker_cpu_ms_per_MB: round((1000 * (row.result.cpuCores[0] ?? NaN)) / row.wireMBps, 2), other_cpu_cores: round(row.result.cpuCores[2] ?? NaN, 2),
+    })),
+    consume_by_batch_KiB: Object.fromEntries(consumeRows.map((row) => [row.batchSize / KiB, { records_per_s: Math.round(row.recordsPerS), MB_per_s: round(row.MBps, 1), broker_cpu_cores: round(row.result.cpuCores[0] ?? NaN, 2), broker_cpu_ms_per_MB: round((1000 * (row.result.cpuCores[0] ?? NaN)) / row.MBps, 2), other_cpu_cores: round(row.result.cpuCores[2] ?? NaN, 2) }])),
+    targets: { produce_100B_1M: ok.produce100, produce_1KiB_300MB: ok.produce1k, consume_2x: ok.consume, p99_under_10ms: ok.latency },
+    busy_cores_before_start: round(busyCoresBefore, 2),
+    broker_stop_s: round(stopped.ms / 1000, 1),
+    total_s: round((now() - started) / 1000, 1),
+  };
+  console.log(JSON.stringify(summary));
+}
+
+main()
+  .catch((error: unknown) => {
+    console.error('bench failed:', error);
+    process.exitCode = 1;
+  })
+  .finally(() => {
+    clearTimeout(globalTimer);
+    cleanup();
+    // Worker threads left running by a failure would keep the process alive.
+    if (process.exitCode) process.exit();
+  });
