@@ -65,8 +65,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import type { CreateTopicsResponse } from '../src/protocol/generated/messages/index.js';
+import { BenchWorker, withTimeout } from './bench-worker.js';
 import { printProfile, summarizeProfiles } from './broker-workers/cpu-profile.js';
 import type {
   Command,
@@ -163,13 +163,6 @@ const globalTimer = setTimeout(() => {
   process.exit(2);
 }, GLOBAL_TIMEOUT_MS);
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms / 1000} s`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 interface Broker {
   child: ChildProcess;
@@ -261,68 +254,13 @@ async function startSink(): Promise<{ child: ChildProcess; port: number }> {
 
 // ---- the load worker ---------------------------------------------------------------------------------
 
-class LoadWorker {
-  readonly worker: Worker;
-  private readonly inbox: Report[] = [];
-  private waiter: ((report: Report) => void) | undefined;
-  private failure: Error | undefined;
-  private failWaiter: ((error: Error) => void) | undefined;
-  private readonly exited: Promise<number>;
-
-  constructor(readonly name: string) {
-    this.worker = new Worker(new URL('./broker-workers/load-worker.js', import.meta.url));
-    this.worker.on('message', (report: Report) => {
-      if (report.op === 'failed') this.fail(new Error(`${name}: ${report.error}`));
-      else if (this.waiter) {
-        const waiter = this.waiter;
-        this.waiter = undefined;
-        waiter(report);
-      } else this.inbox.push(report);
-    });
-    this.worker.on('error', (error) => this.fail(error));
-    this.exited = new Promise((resolve) => this.worker.once('exit', resolve));
+class LoadWorker extends BenchWorker<Command, Report> {
+  constructor(name: string) {
+    super(name, new URL('./broker-workers/load-worker.js', import.meta.url));
   }
 
-  private fail(error: Error): void {
-    this.failure = error;
-    this.failWaiter?.(error);
-  }
-
-  post(command: Command): void {
-    this.worker.postMessage(command);
-  }
-
-  expect<K extends Report['op']>(op: K, timeoutMs = CASE_TIMEOUT_MS): Promise<Extract<Report, { op: K }>> {
-    if (this.failure) return Promise.reject(this.failure);
-    const check = (report: Report): Extract<Report, { op: K }> => {
-      if (report.op !== op) throw new Error(`${this.name}: expected ${op}, got ${report.op}`);
-      return report as Extract<Report, { op: K }>;
-    };
-    const queued = this.inbox.shift();
-    if (queued) return Promise.resolve(check(queued));
-    return withTimeout(
-      new Promise((resolve, reject) => {
-        this.failWaiter = reject;
-        this.waiter = (report) => {
-          try {
-            resolve(check(report));
-          } catch (error) {
-            reject(error as Error);
-          }
-        };
-      }),
-      timeoutMs,
-      `${this.name} ${op}`,
-    );
-  }
-
-  async exit(): Promise<void> {
-    this.post({ op: 'exit' });
-    try {
-      await withTimeout(this.exited, 5000, `${this.name} exit`);
-    } catch {
-      await this.worker.terminate();
-    }
+  override expect<K extends Report['op']>(op: K, timeoutMs = CASE_TIMEOUT_MS): Promise<Extract<Report, { op: K }>> {
+    return super.expect(op, timeoutMs);
   }
 }
 

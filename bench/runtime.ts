@@ -14,11 +14,12 @@
  * SAMSA_BENCH_SCALE (default 1) scales the message counts (e.g. 0.1 for a smoke run);
  * SAMSA_BENCH_RUN_TIMEOUT_MS (default 30 s) and SAMSA_BENCH_TIMEOUT_MS (default 170 s) bound a run / the whole bench.
  */
-import { MessageChannel, Worker, type Transferable } from 'node:worker_threads';
+import { MessageChannel, type Transferable } from 'node:worker_threads';
 import os from 'node:os';
 import { Bench } from 'tinybench';
 import { createRingBuffer, RingReader, RingWriter } from '../src/runtime/ring.js';
 import { encodeBody, readEnvelope, writeEnvelope } from '../src/runtime/envelope.js';
+import { BenchWorker, withTimeout } from './bench-worker.js';
 import type { Command, Report, RunCommand, Transport } from './runtime-workers/stream-worker.js';
 import type { RttReport, ThroughputReport } from './runtime-actors.js';
 
@@ -37,82 +38,15 @@ const globalTimer = setTimeout(() => {
   process.exit(2);
 }, GLOBAL_TIMEOUT_MS);
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms / 1000} s`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 function scaled(count: number, multipleOf = 1): number {
   return Math.max(multipleOf, Math.round((count * SCALE) / multipleOf) * multipleOf);
 }
 
 // ---- section 1: stream throughput between two workers ------------------------------------
 
-class Peer {
-  readonly worker: Worker;
-  private readonly inbox: Report[] = [];
-  private waiter: ((report: Report) => void) | undefined;
-  private failure: Error | undefined;
-  private exited: Promise<number>;
-
-  constructor(readonly name: string) {
-    this.worker = new Worker(new URL('./runtime-workers/stream-worker.js', import.meta.url));
-    this.worker.on('message', (report: Report) => {
-      if (report.op === 'failed') this.fail(new Error(`${name}: ${report.error}`));
-      else if (this.waiter) {
-        const waiter = this.waiter;
-        this.waiter = undefined;
-        waiter(report);
-      } else this.inbox.push(report);
-    });
-    this.worker.on('error', (error) => this.fail(error));
-    this.exited = new Promise((resolve) => this.worker.once('exit', resolve));
-  }
-
-  private failWaiter: ((error: Error) => void) | undefined;
-
-  private fail(error: Error): void {
-    this.failure = error;
-    this.failWaiter?.(error);
-  }
-
-  post(command: Command, transfer: Transferable[] = []): void {
-    this.worker.postMessage(command, transfer);
-  }
-
-  expect<K extends Report['op']>(op: K): Promise<Extract<Report, { op: K }>> {
-    const check = (report: Report): Extract<Report, { op: K }> => {
-      if (report.op !== op) throw new Error(`${this.name}: expected ${op}, got ${report.op}`);
-      return report as Extract<Report, { op: K }>;
-    };
-    if (this.failure) return Promise.reject(this.failure);
-    const queued = this.inbox.shift();
-    if (queued) return Promise.resolve(check(queued));
-    return new Promise((resolve, reject) => {
-      this.failWaiter = reject;
-      this.waiter = (report) => {
-        try {
-          resolve(check(report));
-        } catch (error) {
-          reject(error as Error);
-        }
-      };
-    });
-  }
-
-  /** Asks the worker to leave on its own; terminates it only if it does not within 5 s. */
-  async exit(): Promise<number> {
-    this.post({ op: 'exit' });
-    try {
-      return await withTimeout(this.exited, 5000, `${this.name} exit`);
-    } catch {
-      console.error(`bench: ${this.name} did not exit cleanly; terminating it`);
-      await this.worker.terminate();
-      return -1;
-    }
+class Peer extends BenchWorker<Command, Report> {
+  constructor(name: string) {
+    super(name, new URL('./runtime-workers/stream-worker.js', import.meta.url));
   }
 }
 
