@@ -41,6 +41,15 @@ export interface ActorContext {
   /** Delivers `body` to this actor after `delayMs` (a message from itself). */
   schedule(delayMs: number, body: unknown): number;
   cancel(timer: number): void;
+  /**
+   * Starts a child actor on this actor's thread. `args` reach its factory as they are (same
+   * thread, no copy: a child may share objects such as an open log with its parent). A child
+   * that crashes is restarted in place while the restart intensity allows (10 in 10 s), then
+   * stopped; it is not moved or respawned by the supervisor, and dies with its thread.
+   */
+  spawnChild(factory: ActorFactory, args?: unknown, options?: { readonly mailboxCapacity?: number }): Address;
+  /** Stops a child: its current message finishes, stop() runs, what is queued is dropped. */
+  stopChild(id: Address): Promise<void>;
   readonly log: Logger;
 }
 

@@ -290,6 +290,15 @@ export class DeterministicRuntime {
       cancel(timer) {
         if (runtime.timers.get(timer)?.owner === id) runtime.timers.delete(timer);
       },
+      spawnChild: (factory, args, options = {}) => runtime.spawn(factory, args, { mailboxCapacity: options.mailboxCapacity }),
+      stopChild: async (child) => {
+        const actor = runtime.actors.get(child);
+        if (!actor) return;
+        runtime.actors.delete(child);
+        runtime.cancelTimersOf(child);
+        await actor.instance.stop?.();
+        runtime.deadLetters += actor.mailbox.drain().length;
+      },
     };
   }
 }

@@ -23,7 +23,10 @@ import { readEnvelope, writeEnvelope } from './envelope.js';
 import { Mailbox } from './mailbox.js';
 import { RingClosedError, RingReader, RingWriter } from './ring.js';
 import { loadFactory } from './factory-loader.js';
+import { RestartIntensity } from './restart-policy.js';
 
+const CHILD_RESTARTS_MAX = 10;
+const CHILD_RESTART_WINDOW_MS = 10_000;
 /** Messages a pump handles before it yields to the event loop (so I/O callbacks run). */
 const PUMP_BUDGET = 4096;
 
@@ -78,6 +81,8 @@ export class ThreadNode {
   private readonly random: RandomSource;
   private readonly onCrash: (id: Address, error: Error) => void;
   private readonly actors = new Map<Address, HostedActor>();
+  /** Children (spawnChild): restarted here after a crash, within their restart intensity. */
+  private readonly children = new Map<Address, RestartIntensity>();
   private readonly outbound = new Map<number, RingWriter>();
   private readonly inbound = new Map<number, InboundRing>();
   private pumping = false;
@@ -422,7 +427,16 @@ export class ThreadNode {
     hosted.instance = undefined;
     this.cancelTimers(hosted);
     this.log.error({ actor: hosted.id, err: failure }, 'actor crashed');
-    this.onCrash(hosted.id, failure);
+    const child = this.children.get(hosted.id);
+    if (!child) {
+      this.onCrash(hosted.id, failure);
+    } else if (child.tryRestart(this.clock.now())) {
+      this.restart(hosted.id);
+    } else {
+      this.log.error({ actor: hosted.id }, 'child actor crashed too often; stopped');
+      this.children.delete(hosted.id);
+      void this.stop(hosted.id, false);
+    }
   }
 
   private releaseDelivery(delivery: Delivery): void {
@@ -460,6 +474,17 @@ export class ThreadNode {
           node.clock.cancelTimer(handle);
           hosted!.timers.delete(timer);
         }
+      },
+      spawnChild(factory, args, options = {}) {
+        const child = node.directory.allocate();
+        node.children.set(child, new RestartIntensity(CHILD_RESTARTS_MAX, CHILD_RESTART_WINDOW_MS));
+        const spec = options.mailboxCapacity ? ({ module: '', factory: '', mailboxCapacity: options.mailboxCapacity } as ActorSpec) : undefined;
+        node.spawnWithFactory(child, factory, args, spec);
+        return child;
+      },
+      async stopChild(child) {
+        if (!node.children.delete(child)) return;
+        await node.stop(child, true);
       },
     };
   }

@@ -17,7 +17,10 @@ import net from 'node:net';
 import type { Logger } from 'pino';
 import { LogDirectory } from '../log/log-directory.js';
 import type { PartitionLog } from '../log/partition-log.js';
-import type { ActorFactory, Address } from '../runtime/actor.js';
+import type { ActorContext, ActorFactory, Address } from '../runtime/actor.js';
+import type { CoordinatorAnswerMessage } from '../groups/group-calls.js';
+import { OFFSETS_TOPIC } from '../groups/internal-topics.js';
+import { BrokerGroups } from './broker-groups.js';
 import { AppendWaiters, partitionKey } from './append-waiters.js';
 import { brokerConfigFrom, topicLogConfig, type BrokerConfig } from './broker-config.js';
 import type { BrokerActorArgs, CommandResult, ControllerCommand, PartitionInfo, ToBroker, ToController } from './cluster-messages.js';
@@ -36,6 +39,7 @@ export const STOP_DRAIN_MS_MAX = 5_000;
 export class BrokerNode implements ClusterServices {
   readonly appendWaiters = new AppendWaiters();
   readonly config: BrokerConfig;
+  readonly groups: BrokerGroups;
   brokers: BrokerEndpoint[] = [];
   private cache: MetadataCache | undefined;
   private logDirectory: LogDirectory | undefined;
@@ -51,8 +55,26 @@ export class BrokerNode implements ClusterServices {
     private readonly args: BrokerActorArgs,
     private readonly send: (body: ToController) => Promise<void>,
     readonly log: Logger,
+    actor: Pick<ActorContext, 'spawnChild' | 'stopChild' | 'send'>,
   ) {
     this.config = brokerConfigFrom(Object.entries(args.settings));
+    const node = this;
+    this.groups = new BrokerGroups({
+      nodeId: args.nodeId,
+      config: this.config,
+      get controller() {
+        return node.controller;
+      },
+      get brokers() {
+        return node.brokers;
+      },
+      appendWaiters: this.appendWaiters,
+      log,
+      createTopic: (command) => this.createTopic(command),
+      spawnChild: (factory, childArgs) => actor.spawnChild(factory, childArgs),
+      stopChild: (id) => actor.stopChild(id),
+      send: (to, body) => actor.send(to, body),
+    });
   }
 
   get nodeId(): number {
@@ -116,10 +138,12 @@ export class BrokerNode implements ClusterServices {
         case 'leaders-changed': {
           const topic = cache.topic(record.name);
           if (topic) this.openLedPartitions(topic);
+          if (record.type === 'partitions-created') this.groups.topicGrew(record.name);
           break;
         }
         case 'topic-deleted':
           before?.partitions.forEach((_, partition) => {
+            if (record.name === OFFSETS_TOPIC) void this.groups.forget(partition);
             if (this.logs.get(record.name, partition)) this.deletePartitionLog(record.name, partition);
             this.appendWaiters.notify(partitionKey(record.name, partition));
           });
@@ -193,6 +217,8 @@ export class BrokerNode implements ClusterServices {
 
   private async stopNow(): Promise<boolean> {
     this.maintenance?.stop();
+    // Held JoinGroup and SyncGroup requests are answered (NOT_COORDINATOR) before the drain.
+    await this.groups.stop();
     const server = this.server;
     const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
     this.appendWaiters.close();
@@ -226,7 +252,9 @@ export class BrokerNode implements ClusterServices {
 
   private openLedPartitions(topic: TopicState): void {
     topic.partitions.forEach((assignment, partition) => {
-      if (assignment.leader === this.nodeId) this.partitionLog(topic, partition);
+      if (assignment.leader !== this.nodeId) return;
+      const log = this.partitionLog(topic, partition);
+      if (!this.stopping) this.groups.lead(topic, partition, log);
     });
   }
 
@@ -286,11 +314,11 @@ export const brokerActor: ActorFactory = (context, init) => {
   const args = init.args as BrokerActorArgs;
   const controller: Address = args.controller;
   const log = context.log.child({ nodeId: args.nodeId });
-  const node = new BrokerNode(args, (body) => context.send(controller, body), log);
+  const node = new BrokerNode(args, (body) => context.send(controller, body), log, context);
   context.schedule(0, { type: 'start' });
   return {
     async receive(message) {
-      const body = message.body as ToBroker | { type: 'start' };
+      const body = message.body as ToBroker | CoordinatorAnswerMessage | { type: 'start' };
       switch (body.type) {
         case 'start': {
           // After a crash of this actor (not of its thread), the previous instance still holds
@@ -324,6 +352,9 @@ export const brokerActor: ActorFactory = (context, init) => {
           break;
         case 'reply':
           node.reply(body.requestId, body.result);
+          break;
+        case 'answer':
+          node.groups.answer(body.requestId, body.answer);
           break;
         case 'inspect':
           await context.send(message.from, { type: 'inspected', inspectId: body.inspectId, info: node.inspect(body.topic, body.partition) } satisfies ToController);

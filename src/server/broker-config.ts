@@ -24,7 +24,45 @@ export interface BrokerConfig {
   readonly settings: Readonly<Record<string, string>>;
   /** Every topic's base LogConfig: Kafka's defaults with the broker's log settings applied. */
   readonly logConfig: LogConfig;
+  /** Consumer groups and __consumer_offsets (offsets.*, group.*): see groups below. */
+  readonly groups: GroupConfig;
 }
+
+/** The group coordinator's settings, under Kafka's names. */
+export interface GroupConfig {
+  /** offsets.topic.num.partitions */
+  readonly offsetsTopicPartitions: number;
+  /** offsets.topic.segment.bytes */
+  readonly offsetsTopicSegmentBytes: number;
+  /** offsets.retention.minutes, in ms */
+  readonly offsetsRetentionMs: number;
+  /** offsets.retention.check.interval.ms */
+  readonly offsetsRetentionCheckIntervalMs: number;
+  /** offset.metadata.max.bytes */
+  readonly offsetMetadataMaxBytes: number;
+  /** group.initial.rebalance.delay.ms */
+  readonly initialRebalanceDelayMs: number;
+  /** group.min.session.timeout.ms, group.max.session.timeout.ms */
+  readonly minSessionTimeoutMs: number;
+  readonly maxSessionTimeoutMs: number;
+  /** group.max.size */
+  readonly maxSize: number;
+  /** transaction.state.log.num.partitions: FindCoordinator for transactional ids. */
+  readonly transactionTopicPartitions: number;
+}
+
+export const DEFAULT_GROUP_CONFIG: GroupConfig = {
+  offsetsTopicPartitions: 50,
+  offsetsTopicSegmentBytes: 104_857_600,
+  offsetsRetentionMs: 7 * 24 * 3_600_000,
+  offsetsRetentionCheckIntervalMs: 600_000,
+  offsetMetadataMaxBytes: 4096,
+  initialRebalanceDelayMs: 3000,
+  minSessionTimeoutMs: 6000,
+  maxSessionTimeoutMs: 1_800_000,
+  maxSize: 2_147_483_647,
+  transactionTopicPartitions: 50,
+};
 
 export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   numPartitions: 1,
@@ -35,6 +73,7 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   logDefaults: {},
   settings: {},
   logConfig: DEFAULT_LOG_CONFIG,
+  groups: DEFAULT_GROUP_CONFIG,
 };
 
 const integerAtLeast = (min: number) => (value: string, name: string): number => {
@@ -56,6 +95,18 @@ const BROKER_KEYS: Record<string, (config: Mutable<BrokerConfig>, value: string,
   'auto.create.topics.enable': (config, value, name) => { config.autoCreateTopicsEnable = boolean(value, name); },
   'socket.request.max.bytes': (config, value, name) => { config.socketRequestMaxBytes = integerAtLeast(1)(value, name); },
   'log.retention.check.interval.ms': (config, value, name) => { config.logRetentionCheckIntervalMs = integerAtLeast(1)(value, name); },
+  'offsets.topic.num.partitions': (config, value, name) => { config.groups = { ...config.groups, offsetsTopicPartitions: integerAtLeast(1)(value, name) }; },
+  // Accepted for server.properties written for Kafka; replication comes later (factor 1 today).
+  'offsets.topic.replication.factor': (_config, value, name) => { integerAtLeast(1)(value, name); },
+  'offsets.topic.segment.bytes': (config, value, name) => { config.groups = { ...config.groups, offsetsTopicSegmentBytes: integerAtLeast(1)(value, name) }; },
+  'offsets.retention.minutes': (config, value, name) => { config.groups = { ...config.groups, offsetsRetentionMs: integerAtLeast(1)(value, name) * 60_000 }; },
+  'offsets.retention.check.interval.ms': (config, value, name) => { config.groups = { ...config.groups, offsetsRetentionCheckIntervalMs: integerAtLeast(1)(value, name) }; },
+  'offset.metadata.max.bytes': (config, value, name) => { config.groups = { ...config.groups, offsetMetadataMaxBytes: integerAtLeast(0)(value, name) }; },
+  'group.initial.rebalance.delay.ms': (config, value, name) => { config.groups = { ...config.groups, initialRebalanceDelayMs: integerAtLeast(0)(value, name) }; },
+  'group.min.session.timeout.ms': (config, value, name) => { config.groups = { ...config.groups, minSessionTimeoutMs: integerAtLeast(0)(value, name) }; },
+  'group.max.session.timeout.ms': (config, value, name) => { config.groups = { ...config.groups, maxSessionTimeoutMs: integerAtLeast(1)(value, name) }; },
+  'group.max.size': (config, value, name) => { config.groups = { ...config.groups, maxSize: integerAtLeast(1)(value, name) }; },
+  'transaction.state.log.num.partitions': (config, value, name) => { config.groups = { ...config.groups, transactionTopicPartitions: integerAtLeast(1)(value, name) }; },
 };
 
 /** Kafka's alternative spellings of retention, converted to log.retention.ms. */

@@ -57,11 +57,14 @@ export class Connection {
   private draining = false;
   private closed = false;
   private drained: (() => void) | undefined;
+  /** The client's address as Kafka reports it (JoinGroup's client host): "/127.0.0.1". */
+  private readonly clientHost: string;
 
   constructor(private readonly socket: Socket, private readonly options: ConnectionOptions) {
     this.decoder = new FrameDecoder(options.frameBytesMax);
     this.inFlightRequestsMax = options.inFlightRequestsMax ?? IN_FLIGHT_REQUESTS_MAX_DEFAULT;
     this.log = options.log.child({ remote: `${socket.remoteAddress}:${socket.remotePort}` });
+    this.clientHost = `/${(socket.remoteAddress ?? '').replace(/^::ffff:/, '')}`;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => {
@@ -150,6 +153,7 @@ export class Connection {
       registry: this.options.registry,
       header,
       apiVersion,
+      clientHost: this.clientHost,
       log: this.log,
     };
     const complete = (response: unknown): void => {

@@ -11,6 +11,7 @@ import type { LogDirectory } from '../log/log-directory.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { RequestHeader } from '../protocol/generated/messages/index.js';
 import type { AppendWaiters } from './append-waiters.js';
+import type { BrokerGroups } from './broker-groups.js';
 import type { BrokerConfig } from './broker-config.js';
 import type { CreatePartitionsCommand, CreateTopicCommand, PlanResult, TopicState } from './controller-state.js';
 import type { HandlerRegistry } from './handler-registry.js';
@@ -54,6 +55,8 @@ export interface ClusterServices {
   readonly logs: LogDirectory;
   readonly appendWaiters: AppendWaiters;
   readonly brokers: readonly BrokerEndpoint[];
+  /** Consumer groups: finding coordinators, and calls to the ones this broker runs. */
+  readonly groups: BrokerGroups;
   /** Creates a topic (or only validates it); its leaders open the logs. */
   createTopic(command: Omit<CreateTopicCommand, 'topicId'>, validateOnly?: boolean): MaybePromise<PlanResult & { topic?: TopicState }>;
   /** The log of a partition of an existing topic (opened on first use). */
@@ -76,6 +79,8 @@ export interface RequestContext {
   readonly registry: HandlerRegistry;
   readonly header: RequestHeader;
   readonly apiVersion: number;
+  /** The client's address, "/" then the IP (as Kafka's describe tools show it). */
+  readonly clientHost: string;
   readonly log: Logger;
 }
 

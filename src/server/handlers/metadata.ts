@@ -11,13 +11,14 @@ import { ZERO_UUID } from '../../protocol/uuid.js';
 import { CONTROLLER_NODE_ID } from '../controller.js';
 import { topicNameError, type TopicState } from '../controller-state.js';
 import { defineHandler, type RequestContext } from '../handler.js';
+import { internalTopicSpec, isInternalTopic } from '../../groups/internal-topics.js';
 
 function describeTopic(topic: TopicState): MetadataResponseTopic {
   return {
     errorCode: ErrorCode.NONE,
     name: topic.name,
     topicId: topic.topicId,
-    isInternal: false,
+    isInternal: isInternalTopic(topic.name),
     partitions: topic.partitions.map((partition, partitionIndex) => ({
       errorCode: ErrorCode.NONE,
       partitionIndex,
@@ -40,7 +41,9 @@ async function lookupOrCreate(name: string, autoCreate: boolean, context: Reques
   if (existing) return describeTopic(existing);
   if (topicNameError(name)) return missingTopic(ErrorCode.INVALID_TOPIC_EXCEPTION, name);
   if (!autoCreate) return missingTopic(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name);
-  const created = await cluster.createTopic({ name, partitionCount: cluster.config.numPartitions, configs: {} });
+  // An internal topic named in a request is created as its coordinator would create it.
+  const internal = internalTopicSpec(name, cluster.config);
+  const created = await cluster.createTopic({ name, partitionCount: internal?.partitionCount ?? cluster.config.numPartitions, configs: internal?.configs ?? {} });
   if ('error' in created) {
     // Another request may have created it meanwhile; anything else is reported as is.
     const raced = cluster.controller.topic(name);
