@@ -525,7 +525,7 @@ export class ClassicGroup {
       }
     }
     const rebalanceTimeoutMs = Math.max(0, ...[...this.members.values()].map((member) => member.rebalanceTimeoutMs));
-    if (this.state === 'Empty') {
+    if (this.state === 'Empty' && this.settings.initialRebalanceDelayMs > 0) {
       const delay = this.settings.initialRebalanceDelayMs;
       this.initialDelay = { remainingMs: Math.max(rebalanceTimeoutMs - delay, 0), newMemberAdded: false };
       this.joinDeadlineMs = now + delay;
