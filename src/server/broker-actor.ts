@@ -21,6 +21,9 @@ import type { ActorContext, ActorFactory, Address } from '../runtime/actor.js';
 import type { CoordinatorAnswerMessage } from '../groups/group-calls.js';
 import { OFFSETS_TOPIC } from '../groups/internal-topics.js';
 import { BrokerGroups } from './broker-groups.js';
+import type { AppendResult } from '../log/partition-log.js';
+import type { LeaderReply } from './partition-leader.js';
+import { PartitionLeaders } from './partition-leaders.js';
 import { AppendWaiters, partitionKey } from './append-waiters.js';
 import { brokerConfigFrom, topicLogConfig, type BrokerConfig } from './broker-config.js';
 import type { BrokerActorArgs, CommandResult, ControllerCommand, PartitionInfo, ToBroker, ToController } from './cluster-messages.js';
@@ -40,6 +43,7 @@ export class BrokerNode implements ClusterServices {
   readonly appendWaiters = new AppendWaiters();
   readonly config: BrokerConfig;
   readonly groups: BrokerGroups;
+  readonly leaders: PartitionLeaders;
   brokers: BrokerEndpoint[] = [];
   private cache: MetadataCache | undefined;
   private logDirectory: LogDirectory | undefined;
@@ -71,6 +75,13 @@ export class BrokerNode implements ClusterServices {
       appendWaiters: this.appendWaiters,
       log,
       createTopic: (command) => this.createTopic(command),
+      spawnChild: (factory, childArgs) => actor.spawnChild(factory, childArgs),
+      stopChild: (id) => actor.stopChild(id),
+      send: (to, body) => actor.send(to, body),
+    });
+    this.leaders = new PartitionLeaders({
+      appendWaiters: this.appendWaiters,
+      retentionCheckIntervalMs: this.config.logRetentionCheckIntervalMs,
       spawnChild: (factory, childArgs) => actor.spawnChild(factory, childArgs),
       stopChild: (id) => actor.stopChild(id),
       send: (to, body) => actor.send(to, body),
@@ -120,12 +131,12 @@ export class BrokerNode implements ClusterServices {
     if (logs.recoveredFromUncleanStop) this.log.warn({ directory: this.args.logDirectory }, 'previous stop was unclean; logs recovered');
     this.removeLogsOfDeletedTopics();
     for (const topic of cache.topics()) this.openLedPartitions(topic);
-    this.maintenance = new LogMaintenance(logs, this.config, this.log);
+    this.maintenance = new LogMaintenance(logs, this.log);
     this.maintenance.start();
   }
 
   /** Applies records the controller committed, then does what they mean for this broker's logs. */
-  applyRecords(records: readonly MetadataRecord[]): void {
+  async applyRecords(records: readonly MetadataRecord[]): Promise<void> {
     // Records sent before this broker (re)registered are in the snapshot its welcome brings.
     if (!this.cache) return;
     const cache = this.cache;
@@ -142,19 +153,18 @@ export class BrokerNode implements ClusterServices {
           break;
         }
         case 'topic-deleted':
-          before?.partitions.forEach((_, partition) => {
-            if (record.name === OFFSETS_TOPIC) void this.groups.forget(partition);
+          for (let partition = 0; partition < (before?.partitions.length ?? 0); partition++) {
+            // Its actors stop first: nothing writes to a log being deleted.
+            if (record.name === OFFSETS_TOPIC) await this.groups.forget(partition);
+            await this.leaders.forget(record.name, partition);
             if (this.logs.get(record.name, partition)) this.deletePartitionLog(record.name, partition);
             this.appendWaiters.notify(partitionKey(record.name, partition));
-          });
+          }
           break;
         case 'topic-configs-changed': {
           const config = topicLogConfig(this.config, record.configs);
           const topic = cache.topic(record.name);
-          topic?.partitions.forEach((_, partition) => {
-            const log = this.logs.get(record.name, partition);
-            if (log) log.config = config;
-          });
+          topic?.partitions.forEach((_, partition) => this.leaders.configure(record.name, partition, config));
           break;
         }
         default:
@@ -189,6 +199,14 @@ export class BrokerNode implements ClusterServices {
 
   createTopic(command: Omit<CreateTopicCommand, 'topicId'>, validateOnly = false): Promise<CommandResult> {
     return this.request({ op: 'create-topic', command, validateOnly });
+  }
+
+  appendRecords(topic: string, partition: number, records: Uint8Array): Promise<AppendResult> {
+    return this.leaders.append(topic, partition, records);
+  }
+
+  deleteRecords(topic: string, partition: number, offset: number): Promise<number> {
+    return this.leaders.deleteRecords(topic, partition, offset);
   }
 
   partitionLog(topic: TopicState, partition: number): PartitionLog {
@@ -228,6 +246,7 @@ export class BrokerNode implements ClusterServices {
     clearTimeout(timer);
     for (const connection of this.connections) connection.destroy();
     await closed;
+    await this.leaders.stop();
     for (const resolve of this.pending.values()) resolve({ error: 'REQUEST_TIMED_OUT', message: 'broker is stopping' });
     this.pending.clear();
     if (!this.logDirectory) return false;
@@ -254,7 +273,9 @@ export class BrokerNode implements ClusterServices {
     topic.partitions.forEach((assignment, partition) => {
       if (assignment.leader !== this.nodeId) return;
       const log = this.partitionLog(topic, partition);
-      if (!this.stopping) this.groups.lead(topic, partition, log);
+      if (this.stopping) return;
+      this.leaders.lead(topic.name, partition, log);
+      this.groups.lead(topic, partition, log);
     });
   }
 
@@ -318,7 +339,7 @@ export const brokerActor: ActorFactory = (context, init) => {
   context.schedule(0, { type: 'start' });
   return {
     async receive(message) {
-      const body = message.body as ToBroker | CoordinatorAnswerMessage | { type: 'start' };
+      const body = message.body as ToBroker | CoordinatorAnswerMessage | LeaderReply | { type: 'start' };
       switch (body.type) {
         case 'start': {
           // After a crash of this actor (not of its thread), the previous instance still holds
@@ -347,7 +368,7 @@ export const brokerActor: ActorFactory = (context, init) => {
           node.setBrokers(body.brokers);
           break;
         case 'records':
-          node.applyRecords(body.records);
+          await node.applyRecords(body.records);
           await context.send(controller, { type: 'applied', nodeId: args.nodeId, seq: body.seq } satisfies ToController);
           break;
         case 'reply':
@@ -355,6 +376,9 @@ export const brokerActor: ActorFactory = (context, init) => {
           break;
         case 'answer':
           node.groups.answer(body.requestId, body.answer);
+          break;
+        case 'leader-reply':
+          node.leaders.reply(body.requestId, body.outcome);
           break;
         case 'inspect':
           await context.send(message.from, { type: 'inspected', inspectId: body.inspectId, info: node.inspect(body.topic, body.partition) } satisfies ToController);

@@ -8,7 +8,7 @@
  */
 import type { Logger } from 'pino';
 import type { LogDirectory } from '../log/log-directory.js';
-import type { PartitionLog } from '../log/partition-log.js';
+import type { AppendResult, PartitionLog } from '../log/partition-log.js';
 import type { RequestHeader } from '../protocol/generated/messages/index.js';
 import type { AppendWaiters } from './append-waiters.js';
 import type { BrokerGroups } from './broker-groups.js';
@@ -59,8 +59,15 @@ export interface ClusterServices {
   readonly groups: BrokerGroups;
   /** Creates a topic (or only validates it); its leaders open the logs. */
   createTopic(command: Omit<CreateTopicCommand, 'topicId'>, validateOnly?: boolean): MaybePromise<PlanResult & { topic?: TopicState }>;
-  /** The log of a partition of an existing topic (opened on first use). */
+  /**
+   * The log of a partition of an existing topic, to read in place (Fetch, ListOffsets). Only the
+   * partition's leader actor writes to it: appends and DeleteRecords go through it (below).
+   */
   partitionLog(topic: TopicState, partition: number): PartitionLog;
+  /** Appends through the partition's leader actor; answered once the flush policy is met. */
+  appendRecords(topic: string, partition: number, records: Uint8Array): Promise<AppendResult>;
+  /** Moves the log start offset up through the partition's leader actor; the new low watermark. */
+  deleteRecords(topic: string, partition: number, offset: number): Promise<number>;
   /** Removes a topic from the metadata, then deletes its partition logs. */
   deleteTopic(name: string): MaybePromise<PlanResult>;
   /** Adds partitions to a topic and creates their logs (or only validates). */

@@ -16,7 +16,7 @@ import { errorCodeOf, leaderPartition } from '../partition-lookup.js';
 
 export const HIGH_WATERMARK_OFFSET = -1n;
 
-function deleteBefore(context: RequestContext, topic: string, partitionIndex: number, offset: bigint): DeleteRecordsPartitionResult {
+async function deleteBefore(context: RequestContext, topic: string, partitionIndex: number, offset: bigint): Promise<DeleteRecordsPartitionResult> {
   const failed = (errorCode: number): DeleteRecordsPartitionResult => ({ partitionIndex, lowWatermark: -1n, errorCode });
   const found = leaderPartition(context, topic, partitionIndex);
   if (found.errorCode !== undefined) return failed(found.errorCode);
@@ -25,7 +25,7 @@ function deleteBefore(context: RequestContext, topic: string, partitionIndex: nu
   if (offset < HIGH_WATERMARK_OFFSET) return failed(ErrorCode.OFFSET_OUT_OF_RANGE);
   const target = offset === HIGH_WATERMARK_OFFSET ? log.highWatermark : Number(offset);
   try {
-    return { partitionIndex, lowWatermark: BigInt(log.deleteRecordsBefore(target)), errorCode: ErrorCode.NONE };
+    return { partitionIndex, lowWatermark: BigInt(await context.cluster.deleteRecords(topic, partitionIndex, target)), errorCode: ErrorCode.NONE };
   } catch (error) {
     return failed(errorCodeOf(error, context.log, `delete records of ${topic}-${partitionIndex}`));
   }
@@ -35,11 +35,11 @@ export const deleteRecordsHandler = defineHandler<DeleteRecordsRequest, DeleteRe
   apiKey: 21,
   minVersion: 0,
   maxVersion: 2,
-  handle(request, context) {
-    const topics = request.topics.map((topic) => ({
+  async handle(request, context) {
+    const topics = await Promise.all(request.topics.map(async (topic) => ({
       name: topic.name,
-      partitions: topic.partitions.map((partition) => deleteBefore(context, topic.name, partition.partitionIndex, partition.offset)),
-    }));
+      partitions: await Promise.all(topic.partitions.map((partition) => deleteBefore(context, topic.name, partition.partitionIndex, partition.offset))),
+    })));
     if (topics.some((topic) => topic.partitions.some((partition) => partition.errorCode === ErrorCode.NONE))) {
       // A failed checkpoint is logged and the answer stands: the start offsets are checkpointed
       // again every minute and at a clean stop.

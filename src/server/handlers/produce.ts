@@ -5,15 +5,15 @@
  * Every append is started before the handler first awaits, so appends from one connection reach
  * each log in request order even though requests are pipelined (see ApiHandler.handle).
  *
- * With one replica per partition, the leader is the whole ISR: the high watermark moves to the
- * log end offset as soon as the append is done, and acks=1 and acks=-1 both answer then.
+ * Appends go through the partition's leader actor (partition-leader.ts), which is the log's
+ * only writer. With one replica per partition, the leader is the whole ISR: the high watermark
+ * moves past an append as soon as it is done, and acks=1 and acks=-1 both answer then.
  * acks=0 gets no response at all; when one of its partitions fails, the connection is closed
  * instead, as Kafka does, since that is the only way such a producer can notice.
  */
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import type { ProduceRequest, ProduceResponse } from '../../protocol/generated/messages/index.js';
 import type { PartitionProduceResponse } from '../../protocol/generated/messages/produce-response.js';
-import { partitionKey } from '../append-waiters.js';
 import { CLOSE_CONNECTION, defineHandler, NO_RESPONSE, type RequestContext } from '../handler.js';
 import { errorCodeOf, leaderPartition } from '../partition-lookup.js';
 
@@ -25,11 +25,8 @@ async function appendPartition(context: RequestContext, topic: string, index: nu
   const lookup = leaderPartition(context, topic, index);
   if (lookup.errorCode !== undefined) return failed(index, lookup.errorCode);
   if (records === null || records.byteLength === 0) return failed(index, ErrorCode.CORRUPT_MESSAGE, 'no records');
-  const log = lookup.log;
   try {
-    const result = await log.append(records);
-    log.setHighWatermark(log.logEndOffset);
-    context.cluster.appendWaiters.notify(partitionKey(topic, index));
+    const result = await context.cluster.appendRecords(topic, index, records);
     return {
       index,
       errorCode: ErrorCode.NONE,
