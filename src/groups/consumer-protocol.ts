@@ -5,8 +5,28 @@
  * (then user data and, from v1, owned partitions, which the coordinator does not need). Used to
  * rebalance a group whose subscribed topic gains partitions and to refuse OffsetDelete on a
  * subscribed topic. Metadata that does not parse subscribes to nothing.
+ *
+ * Also both halves of the consumer protocol as clients write them (the generated codecs of
+ * Kafka's ConsumerProtocolSubscription and ConsumerProtocolAssignment), for the admin client
+ * (`samsa group describe` decodes each member's assignment) and protocol-level members in the
+ * benchmarks and tests:
+ *
+ *   assignment:   int16 version | int32 count, per topic: string, int32 count, int32 partition... | nullable bytes user data
+ *   subscription: int16 version | int32 count, string topic... | nullable bytes user data | v1+ owned partitions | v2+ int32 generation
+ *
+ * As in Kafka's ConsumerProtocol, a version newer than the codecs know is read as the newest
+ * known one (later versions may only append fields).
  */
+import {
+  ConsumerProtocolAssignmentCodec,
+  decodeConsumerProtocolAssignment,
+  encodeConsumerProtocolAssignment,
+  encodeConsumerProtocolSubscription,
+  type ConsumerProtocolAssignment,
+  type ConsumerProtocolSubscription,
+} from '../protocol/generated/messages/index.js';
 import { ProtocolReader } from '../protocol/reader.js';
+import { ProtocolWriter } from '../protocol/writer.js';
 
 export const CONSUMER_PROTOCOL_TYPE = 'consumer';
 
@@ -26,4 +46,39 @@ export function subscribedTopics(metadata: Uint8Array): string[] {
   } catch {
     return [];
   }
+}
+
+export interface ConsumerAssignment {
+  readonly version: number;
+  /** Topics in the order the leader wrote them, each with its partitions as written. */
+  readonly partitions: readonly { readonly topic: string; readonly partitions: readonly number[] }[];
+  readonly userData: Uint8Array | null;
+}
+
+/**
+ * A member's assignment (SyncGroup answer, DescribeGroups member assignment) under protocol type
+ * "consumer". Empty bytes (a member not yet assigned, or a group not stable) assign nothing.
+ * Throws a ProtocolDecodeError on bytes that are not an assignment.
+ */
+export function decodeConsumerAssignment(bytes: Uint8Array): ConsumerAssignment {
+  if (bytes.byteLength === 0) return { version: 0, partitions: [], userData: null };
+  const reader = new ProtocolReader(bytes);
+  const version = reader.readInt16();
+  if (version < ConsumerProtocolAssignmentCodec.validVersions.lowest) throw new RangeError(`consumer assignment version ${version} is not valid`);
+  const decoded = decodeConsumerProtocolAssignment(reader, Math.min(version, ConsumerProtocolAssignmentCodec.validVersions.highest));
+  return { version, partitions: decoded.assignedPartitions, userData: decoded.userData };
+}
+
+export function encodeConsumerAssignment(assignment: ConsumerProtocolAssignment, version = 0): Uint8Array {
+  const writer = new ProtocolWriter(64);
+  writer.writeInt16(version);
+  encodeConsumerProtocolAssignment(writer, assignment, version);
+  return writer.toUint8Array();
+}
+
+export function encodeConsumerSubscription(subscription: ConsumerProtocolSubscription, version = 0): Uint8Array {
+  const writer = new ProtocolWriter(64);
+  writer.writeInt16(version);
+  encodeConsumerProtocolSubscription(writer, subscription, version);
+  return writer.toUint8Array();
 }

@@ -5,6 +5,8 @@ import { AlterConfigsRequestCodec } from './alter-configs-request.js';
 import { AlterConfigsResponseCodec } from './alter-configs-response.js';
 import { ApiVersionsRequestCodec } from './api-versions-request.js';
 import { ApiVersionsResponseCodec } from './api-versions-response.js';
+import { ConsumerProtocolAssignmentCodec } from './consumer-protocol-assignment.js';
+import { ConsumerProtocolSubscriptionCodec } from './consumer-protocol-subscription.js';
 import { CreatePartitionsRequestCodec } from './create-partitions-request.js';
 import { CreatePartitionsResponseCodec } from './create-partitions-response.js';
 import { CreateTopicsRequestCodec } from './create-topics-request.js';
@@ -66,6 +68,8 @@ export { AlterConfigsRequestCodec, encodeAlterConfigsRequest, decodeAlterConfigs
 export { AlterConfigsResponseCodec, encodeAlterConfigsResponse, decodeAlterConfigsResponse, type AlterConfigsResponse } from './alter-configs-response.js';
 export { ApiVersionsRequestCodec, encodeApiVersionsRequest, decodeApiVersionsRequest, type ApiVersionsRequest } from './api-versions-request.js';
 export { ApiVersionsResponseCodec, encodeApiVersionsResponse, decodeApiVersionsResponse, type ApiVersionsResponse } from './api-versions-response.js';
+export { ConsumerProtocolAssignmentCodec, encodeConsumerProtocolAssignment, decodeConsumerProtocolAssignment, type ConsumerProtocolAssignment } from './consumer-protocol-assignment.js';
+export { ConsumerProtocolSubscriptionCodec, encodeConsumerProtocolSubscription, decodeConsumerProtocolSubscription, type ConsumerProtocolSubscription } from './consumer-protocol-subscription.js';
 export { CreatePartitionsRequestCodec, encodeCreatePartitionsRequest, decodeCreatePartitionsRequest, type CreatePartitionsRequest } from './create-partitions-request.js';
 export { CreatePartitionsResponseCodec, encodeCreatePartitionsResponse, decodeCreatePartitionsResponse, type CreatePartitionsResponse } from './create-partitions-response.js';
 export { CreateTopicsRequestCodec, encodeCreateTopicsRequest, decodeCreateTopicsRequest, type CreateTopicsRequest } from './create-topics-request.js';
