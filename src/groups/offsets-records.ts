@@ -4,6 +4,7 @@
  * the struct in that version. A tombstone (null value) deletes the key's offset or group.
  *
  *   key version 0-1  OffsetCommitKey {group, topic, partition}    value: OffsetCommitValue v3
+ *                                                                 (v1 with an expire timestamp)
  *   key version 2    GroupMetadataKey {group}                     value: GroupMetadataValue v3
  *
  * Written with value versions 3 (what Kafka 2.3+ writes); any version the specs define is read.
@@ -26,6 +27,8 @@ import {
 const OFFSET_KEY_VERSION = 1;
 const GROUP_KEY_VERSION = 2;
 const OFFSET_VALUE_VERSION = 3;
+/** The one version with expireTimestamp (OffsetCommit v2-4 retention_time_ms). */
+const EXPIRING_OFFSET_VALUE_VERSION = 1;
 const GROUP_VALUE_VERSION = 3;
 
 export type OffsetsRecordKey =
@@ -52,8 +55,10 @@ export function groupKeyBytes(group: string): Uint8Array {
   return versioned(GROUP_KEY_VERSION, (writer) => encodeGroupMetadataKey(writer, { group }, GROUP_KEY_VERSION));
 }
 
+/** Version 3, or version 1 (as Kafka writes it) for an offset with an explicit expire timestamp. */
 export function offsetValueBytes(value: OffsetCommitValue): Uint8Array {
-  return versioned(OFFSET_VALUE_VERSION, (writer) => encodeOffsetCommitValue(writer, value, OFFSET_VALUE_VERSION));
+  const version = value.expireTimestamp !== undefined && value.expireTimestamp >= 0n ? EXPIRING_OFFSET_VALUE_VERSION : OFFSET_VALUE_VERSION;
+  return versioned(version, (writer) => encodeOffsetCommitValue(writer, value, version));
 }
 
 export function groupValueBytes(value: GroupMetadataValue): Uint8Array {

@@ -83,7 +83,7 @@ class Harness {
     const read = this.log.read(0, 1 << 24, this.log.logEndOffset);
     return parseBatches(read.bytes).flatMap((header) => decodeBatchRecords(read.bytes.subarray(header.position, header.position + header.sizeBytes)).records.map((record) => {
       expect([record.key![0], record.key![1]]).toEqual([0, decodeOffsetsKey(record.key!)!.kind === 'offset' ? 1 : 2]);
-      if (record.value) expect([record.value[0], record.value[1]]).toEqual([0, 3]);
+      if (record.value) expect([record.value[0], record.value[1]]).toEqual([0, decodeOffsetsKey(record.key!)!.kind === 'offset' && record.value[1] === 1 ? 1 : 3]);
       const key = decodeOffsetsKey(record.key!)!;
       return { kind: key.kind, group: key.group, tombstone: record.value === null };
     }));
@@ -176,5 +176,19 @@ describe('group coordinator actor', () => {
     expect((await third.ask({ op: 'list', statesFilter: [] }))!.groups).toEqual([]);
     expect((await third.ask({ op: 'fetch-offsets', groupId: 'standalone', topics: [{ topic: 't', partitions: [0] }] }))!.offsets[0]!.offset).toBe(-1n);
     await third.close();
+  });
+
+  it('keeps an explicit retention time (OffsetCommit v2-4) across a restart', async () => {
+    const directory = path.join(directories.make('samsa-groups-'), '__consumer_offsets-0');
+    const before = new Harness(directory);
+    await before.ask({ ...before.commit('', -1, [['t', 0, 5n]], 'short'), retentionTimeMs: 20_000 });
+    await before.ask(before.commit('', -1, [['t', 0, 6n]], 'default'));
+    await before.close();
+    const after = new Harness(directory);
+    await after.runtime.run({ untilMs: 35_000 }); // past 20 s, before the 60 s default retention
+    const offset = async (groupId: string) => (await after.ask({ op: 'fetch-offsets', groupId, topics: [{ topic: 't', partitions: [0] }] }))!.offsets[0]!.offset;
+    expect(await offset('short')).toBe(-1n);
+    expect(await offset('default')).toBe(6n);
+    await after.close();
   });
 });
