@@ -75,7 +75,14 @@ export class PythonGroupMember {
       pending += chunk.toString();
       const lines = pending.split('\n');
       pending = lines.pop()!;
-      for (const line of lines) if (line.trim() !== '') this.events.push(JSON.parse(line) as MemberEvent);
+      for (const line of lines) {
+        if (line.trim() === '') continue;
+        try {
+          this.events.push(JSON.parse(line) as MemberEvent);
+        } catch {
+          this.stderr += `(stdout) ${line}\n`; // not one of the script's events: kept for the failure message
+        }
+      }
     });
     this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve((this.exitCode = code))));
