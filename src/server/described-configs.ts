@@ -83,6 +83,17 @@ const BROKER_SETTING_INFO: Readonly<Record<string, BrokerSettingInfo>> = {
   'auto.create.topics.enable': { type: ConfigType.BOOLEAN, value: (config) => config.autoCreateTopicsEnable, documentation: 'Whether Metadata requests create the unknown topics they name.' },
   'socket.request.max.bytes': { type: ConfigType.INT, value: (config) => config.socketRequestMaxBytes, documentation: 'The largest request frame accepted.' },
   'log.retention.check.interval.ms': { type: ConfigType.LONG, value: (config) => config.logRetentionCheckIntervalMs, documentation: 'How often retention is applied.' },
+  'offsets.topic.num.partitions': { type: ConfigType.INT, value: (config) => config.groups.offsetsTopicPartitions, documentation: 'The number of partitions of __consumer_offsets, made on first use.' },
+  'offsets.topic.replication.factor': { type: ConfigType.INT, value: () => 1, documentation: 'Accepted for Kafka\'s server.properties; every partition has one replica today.' },
+  'offsets.topic.segment.bytes': { type: ConfigType.INT, value: (config) => config.groups.offsetsTopicSegmentBytes, documentation: 'The segment size of __consumer_offsets.' },
+  'offsets.retention.minutes': { type: ConfigType.INT, value: (config) => config.groups.offsetsRetentionMs / 60_000, documentation: 'How long the committed offsets of a group without members are kept.' },
+  'offsets.retention.check.interval.ms': { type: ConfigType.LONG, value: (config) => config.groups.offsetsRetentionCheckIntervalMs, documentation: 'How often expired offsets are removed.' },
+  'offset.metadata.max.bytes': { type: ConfigType.INT, value: (config) => config.groups.offsetMetadataMaxBytes, documentation: 'The largest metadata string an offset commit may carry.' },
+  'group.initial.rebalance.delay.ms': { type: ConfigType.INT, value: (config) => config.groups.initialRebalanceDelayMs, documentation: 'How long the first rebalance of an empty group waits for more members.' },
+  'group.min.session.timeout.ms': { type: ConfigType.INT, value: (config) => config.groups.minSessionTimeoutMs, documentation: 'The shortest session timeout a member may ask for.' },
+  'group.max.session.timeout.ms': { type: ConfigType.INT, value: (config) => config.groups.maxSessionTimeoutMs, documentation: 'The longest session timeout a member may ask for.' },
+  'group.max.size': { type: ConfigType.INT, value: (config) => config.groups.maxSize, documentation: 'The most members a group may have.' },
+  'transaction.state.log.num.partitions': { type: ConfigType.INT, value: (config) => config.groups.transactionTopicPartitions, documentation: 'The number of partitions of __transaction_state, made on first use.' },
 };
 
 /** Topic config name -> the broker setting that is its default (retention.ms -> log.retention.ms). */
