@@ -84,7 +84,9 @@ export class Connection {
    */
   drainAndClose(): Promise<void> {
     this.draining = true;
-    this.socket.pause();
+    // Keep reading (onData drops what arrives now): paused, a request the client sent meanwhile
+    // would sit unread in front of its FIN, and the close would wait for the drain's time limit.
+    this.socket.resume();
     if (this.closed) return Promise.resolve();
     return new Promise((resolve) => {
       this.drained = () => {

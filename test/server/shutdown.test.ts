@@ -28,6 +28,24 @@ describe('Broker.stop', () => {
     await expect(RawKafkaClient.connect(fixture.port(0))).rejects.toThrow(/ECONNREFUSED/);
   });
 
+  it('a request that arrives while connections drain does not hold the stop up', async () => {
+    const fixture = await startBrokers({ brokerCount: 1 });
+    const client = await RawKafkaClient.connect(fixture.port(0));
+    await createTopics(client, [{ name: 'busy' }]);
+    const waiting = fetch(client, [{ topic: 'busy', partition: 0, offset: 0 }], { maxWaitMs: 30_000 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const started = Date.now();
+    const stopping = fixture.stop();
+    // The fetch is answered once the broker drains; a client's next request (a heartbeat, its
+    // next fetch) may then be on its way. It is not answered, and the client's close is still
+    // seen at once rather than after the drain's time limit.
+    await waiting;
+    client.writeRaw(RawKafkaClient.frame(18, 0, 99));
+    await stopping;
+    expect(Date.now() - started).toBeLessThan(2_000);
+    await client.closed;
+  });
+
   it('pipelined produces to one partition get offsets in request order', async () => {
     const fixture = await startBrokers({ brokerCount: 1, settings: { 'log.flush.interval.messages': '1' } });
     const client = await RawKafkaClient.connect(fixture.port(0));
