@@ -5,7 +5,7 @@
  * own decoder, byte for byte, each in the partition kafkajs's murmur2 partitioner chose. After a
  * SIGTERM and a restart every record is still at its offset.
  *
- * (kafkajs consumers need consumer groups, which come later; reading is done with raw Fetch.)
+ * (Reading is done with raw Fetch here; kafkajs consumer groups are tested in groups-kafkajs-interop.)
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';

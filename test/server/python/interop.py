@@ -2,7 +2,7 @@
 
 usage: interop.py kafka-python|confluent PORT TOPIC
 
-Consumers use assign() without a consumer group (groups come later), reading from the start.
+Consumers use assign() without a consumer group (groups: group_member.py), reading from the start.
 Runs under Debian's /usr/bin/python3, where python3-kafka and python3-confluent-kafka install.
 """
 import json
