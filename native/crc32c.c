@@ -208,14 +208,30 @@ static crc32c_kind detect(void) {
 }
 #endif
 
-crc32c_kind crc32c_init(void) {
+static void init_once(void) {
   init_tables();
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
   init_fold_constants();
   kind = detect();
 #endif
+}
+
+#if defined(_WIN32)
+crc32c_kind crc32c_init(void) {
+  static volatile long done = 0;
+  if (!done) init_once(), done = 1; /* Node loads addons on the main thread first */
   return kind;
 }
+#else
+#include <pthread.h>
+
+/* Every worker thread that loads the addon calls this; the tables are computed once. */
+crc32c_kind crc32c_init(void) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, init_once);
+  return kind;
+}
+#endif
 
 uint32_t crc32c_extend(uint32_t crc, const uint8_t *bytes, size_t length) {
   switch (kind) {

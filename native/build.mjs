@@ -1,9 +1,10 @@
 /**
- * Builds the CRC-32C addon (binding.gyp here) with node-gyp; run by `npm install` (the package's
- * "install" script) and by hand with `node native/crc32c/build.mjs`.
+ * Builds the log's native addon (binding.gyp here: CRC-32C and positional writes) with node-gyp;
+ * run by `npm install` (the package's "install" script) and by hand with `node native/build.mjs`.
  *
- * It never fails the install: without a compiler, headers or node-gyp, src/log/crc32c.ts falls
- * back to @node-rs/crc32 (a few times slower on 16 KiB batches), so this prints why and exits 0.
+ * It never fails the install: without a compiler, headers or node-gyp, src/log/native-addon.ts
+ * finds no addon and the log uses @node-rs/crc32 and fs.writeSync (slower: docs/log.md), so this
+ * prints why and exits 0.
  * Headers come from npm's `nodedir` setting when set, else from the running Node's own prefix
  * (<prefix>/include/node), so nothing is downloaded. SAMSA_SKIP_NATIVE=1 skips the build.
  */
@@ -14,10 +15,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const addon = path.join(here, 'build', 'Release', 'samsa_crc32c.node');
+const addon = path.join(here, 'build', 'Release', 'samsa_native.node');
 
 function warn(message) {
-  console.warn(`samsa: CRC-32C addon not built (${message}); using @node-rs/crc32 instead`);
+  console.warn(`samsa: native addon not built (${message}); the log uses @node-rs/crc32 and fs.writeSync instead`);
   process.exit(0);
 }
 
@@ -47,10 +48,10 @@ if (result.status !== 0) {
 
 // Check the build against the standard check value before anything relies on it.
 try {
-  const { crc32c, implementation } = createRequire(import.meta.url)(addon);
+  const { crc32c, crc32cImplementation } = createRequire(import.meta.url)(addon);
   const check = crc32c(new TextEncoder().encode('123456789'), 0, 9);
-  if (check !== 0xe3069283) warn(`self-check gave ${check.toString(16)}`);
-  console.log(`samsa: CRC-32C addon built (${implementation})`);
+  if (check !== 0xe3069283) warn(`CRC-32C self-check gave ${check.toString(16)}`);
+  console.log(`samsa: native addon built (CRC-32C: ${crc32cImplementation})`);
 } catch (error) {
   warn(`the built addon does not load: ${error.message}`);
 }
