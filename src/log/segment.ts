@@ -12,7 +12,7 @@ import path from 'node:path';
 import { KafkaError } from '../protocol/kafka-error.js';
 import type { LogFileSystem } from './log-file-system.js';
 import { OFFSET_INDEX_ENTRY_BYTES, OffsetIndex } from './offset-index.js';
-import { BATCH_HEADER_BYTES, crcMatches, lastOffsetOf, readBatchHeader, type BatchHeader } from './record-batch.js';
+import { BATCH_HEADER_BYTES, baseOffsetAt, batchSizeAt, crcMatches, lastOffsetDeltaAt, lastOffsetOf, maxTimestampAt, readBatchHeader, type BatchHeader } from './record-batch.js';
 import { TIME_INDEX_ENTRY_BYTES, TimeIndex } from './time-index.js';
 
 /** Lookups scan at most one index interval plus a batch header: read small blocks. */
@@ -96,8 +96,8 @@ export class Segment {
     return this.sizeBytes === 0;
   }
 
-  /** Appends batches whose offsets are already assigned; `headers` positions are within `bytes`. */
-  append(bytes: Uint8Array, headers: readonly BatchHeader[], nowMs: number): void {
+  /** Appends checked batches (record-batch.ts checkBatches) whose offsets are already assigned. */
+  append(bytes: Uint8Array, nowMs: number): void {
     const start = this.sizeBytes;
     try {
       this.fs.write(this.fd, bytes, start);
@@ -107,7 +107,12 @@ export class Segment {
     }
     this.sizeBytes += bytes.byteLength;
     this.firstAppendMs ??= nowMs;
-    for (const header of headers) this.indexBatch(header, start + header.position);
+    for (let position = 0; position < bytes.byteLength; ) {
+      const sizeBytes = batchSizeAt(bytes, position);
+      const baseOffset = baseOffsetAt(bytes, position);
+      this.indexBatch(baseOffset, baseOffset + lastOffsetDeltaAt(bytes, position), maxTimestampAt(bytes, position), sizeBytes, start + position);
+      position += sizeBytes;
+    }
   }
 
   /** Byte position of the batch that holds `offset`, or undefined if it is past this segment. */
@@ -245,10 +250,11 @@ export class Segment {
 
   // ---- internals ----------------------------------------------------------------------------
 
-  private indexBatch(header: BatchHeader, position: number): void {
-    const relativeOffset = header.baseOffset - this.baseOffset;
-    if (header.maxTimestamp > this.maxTimestamp) {
-      this.maxTimestamp = header.maxTimestamp;
+  /** Index bookkeeping for the batch at `position` of the file (fields as numbers: no header object on the append path). */
+  private indexBatch(baseOffset: number, lastOffset: number, maxTimestamp: number, sizeBytes: number, position: number): void {
+    const relativeOffset = baseOffset - this.baseOffset;
+    if (maxTimestamp > this.maxTimestamp) {
+      this.maxTimestamp = maxTimestamp;
       this.maxTimestampRelativeOffset = relativeOffset;
     }
     if (this.offsetIndex.entries === 0 || this.bytesSinceIndexEntry >= this.options.indexIntervalBytes) {
@@ -258,8 +264,8 @@ export class Segment {
       this.timeIndex.maybeAppend(this.maxTimestamp, this.maxTimestampRelativeOffset);
       this.bytesSinceIndexEntry = 0;
     }
-    this.bytesSinceIndexEntry += header.sizeBytes;
-    this.nextOffset = lastOffsetOf(header) + 1;
+    this.bytesSinceIndexEntry += sizeBytes;
+    this.nextOffset = lastOffset + 1;
   }
 
   /**
@@ -297,7 +303,7 @@ export class Segment {
     this.maxTimestamp = -1;
     this.maxTimestampRelativeOffset = 0;
     this.scan(0, this.sizeBytes, false, (header) => {
-      this.indexBatch(header, header.position);
+      this.indexBatch(header.baseOffset, lastOffsetOf(header), header.maxTimestamp, header.sizeBytes, header.position);
       return true;
     });
     this.indexFilesStale = true;
@@ -355,7 +361,7 @@ export class Segment {
     this.nextOffset = this.baseOffset;
     const validEnd = this.scan(0, this.sizeBytes, true, (header) => {
       if (header.baseOffset < this.nextOffset) return false;
-      this.indexBatch(header, header.position);
+      this.indexBatch(header.baseOffset, lastOffsetOf(header), header.maxTimestamp, header.sizeBytes, header.position);
       return true;
     });
     const truncated = this.sizeBytes - validEnd;
