@@ -161,17 +161,18 @@ export class PartitionLog {
     this.checkHealthy();
     // Every batch is checked before any byte changes: a refused set leaves `bytes` as it was.
     if (checkBatches(bytes, this.config.maxMessageBytes) === 0) throw new KafkaError('CORRUPT_MESSAGE', 'no record batch in the request');
-    if (bytes.byteLength > this.config.segmentBytes) {
-      throw new KafkaError('RECORD_LIST_TOO_LARGE', `${bytes.byteLength} bytes exceed segment.bytes ${this.config.segmentBytes}`);
+    const length = bytes.length;
+    if (length > this.config.segmentBytes) {
+      throw new KafkaError('RECORD_LIST_TOO_LARGE', `${length} bytes exceed segment.bytes ${this.config.segmentBytes}`);
     }
     const nowMs = this.now();
     const baseOffset = this.logEndOffset;
     const nextOffset = assignOffsets(bytes, baseOffset);
     const logAppendTime = this.config.messageTimestampType === 'LogAppendTime';
     if (logAppendTime) {
-      for (let position = 0; position < bytes.byteLength; position += batchSizeAt(bytes, position)) stampLogAppendTime(bytes, readBatchHeader(bytes, position)!, nowMs);
+      for (let position = 0; position < length; position += batchSizeAt(bytes, position)) stampLogAppendTime(bytes, readBatchHeader(bytes, position)!, nowMs);
     }
-    this.maybeRoll(bytes.byteLength, nowMs);
+    this.maybeRoll(length, nowMs);
     this.activeSegment.append(bytes, nowMs);
     return { baseOffset, lastOffset: nextOffset - 1, logAppendTimeMs: logAppendTime ? nowMs : -1, logStartOffset: this.logStartOffset };
   }

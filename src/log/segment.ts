@@ -105,9 +105,10 @@ export class Segment {
       this.undoPartialWrite(start);
       throw new KafkaError('KAFKA_STORAGE_ERROR', `write to ${this.logPath} failed: ${(error as Error).message}`, { cause: error });
     }
-    this.sizeBytes += bytes.byteLength;
+    const length = bytes.length; // not byteLength: see record-batch.ts
+    this.sizeBytes += length;
     this.firstAppendMs ??= nowMs;
-    for (let position = 0; position < bytes.byteLength; ) {
+    for (let position = 0; position < length; ) {
       const sizeBytes = batchSizeAt(bytes, position);
       const baseOffset = baseOffsetAt(bytes, position);
       this.indexBatch(baseOffset, baseOffset + lastOffsetDeltaAt(bytes, position), maxTimestampAt(bytes, position), sizeBytes, start + position);
