@@ -3,7 +3,7 @@
  *
  *   crc32c(bytes: Uint8Array, start: number, length: number): number
  *       the CRC-32C of bytes[start, start + length), as an unsigned 32-bit number (crc32c.c)
- *   crc32cImplementation: 'avx512-vpclmulqdq' | 'sse4.2-pclmulqdq' | 'software'
+ *   crc32cImplementation: 'avx512-vpclmulqdq' | 'avx2-vpclmulqdq' | 'sse4.2-pclmulqdq' | 'software'
  *   writeAt(fd: number, bytes: Uint8Array, position: number): void
  *       pwrite of all of `bytes` (write-at.c); throws an Error with code ('ENOSPC', ...),
  *       errno (negative, as Node's) and syscall 'write'. Not on Windows.
@@ -19,7 +19,7 @@
 #include "crc32c.h"
 #include "write-at.h"
 
-static const char *kind_names[] = {"software", "sse4.2-pclmulqdq", "avx512-vpclmulqdq"};
+static const char *kind_names[] = {"software", "sse4.2-pclmulqdq", "avx512-vpclmulqdq", "avx2-vpclmulqdq"};
 
 /* A whole number in [0, limit]; NaN, negatives and fractions fail. */
 static int get_index(napi_env env, napi_value value, double limit, double *out) {

@@ -12,6 +12,7 @@ typedef enum {
   CRC32C_SOFTWARE = 0,       /* table lookup, 8 bytes per step */
   CRC32C_SSE42_PCLMUL = 1,   /* 128-bit carry-less folding, crc32 instruction for the ends */
   CRC32C_AVX512_VPCLMUL = 2, /* 512-bit carry-less folding */
+  CRC32C_AVX2_VPCLMUL = 3,   /* 256-bit carry-less folding (VPCLMULQDQ without AVX-512) */
 } crc32c_kind;
 
 /* Picks the fastest implementation the CPU and OS support and computes its constants. */

@@ -4,7 +4,7 @@
  * The append path checks the CRC of every byte it writes, so the checksum's speed bounds the
  * log's: `@node-rs/crc32` does 3-5 GB/s (~5 µs per 16 KiB batch, as much as the write itself),
  * the native addon (native/crc32c.c) 15-45 GB/s by folding with carry-less multiplication
- * (PCLMULQDQ, or VPCLMULQDQ on AVX-512). Where the addon is missing, fails its self-check, or
+ * (PCLMULQDQ, or VPCLMULQDQ on 256- or 512-bit registers). Where the addon is missing, fails its self-check, or
  * has only its table code (a CPU without those instructions), `@node-rs/crc32` is used.
  *
  * `crc32c(bytes, start, length)` takes a range instead of a subarray, so a check costs no
@@ -34,5 +34,5 @@ const native = nativeCrc32c(nativeAddon);
 /** The CRC-32C of bytes[start, start + length), unsigned. */
 export const crc32c: Crc32c = native ?? nodeRsCrc32cOf;
 
-/** Which code computes it: the addon's ('avx512-vpclmulqdq', 'sse4.2-pclmulqdq') or '@node-rs/crc32'. */
+/** Which code computes it: the addon's ('avx512-vpclmulqdq', 'avx2-vpclmulqdq', 'sse4.2-pclmulqdq') or '@node-rs/crc32'. */
 export const crc32cImplementation: string = native ? nativeAddon!.crc32cImplementation : '@node-rs/crc32';

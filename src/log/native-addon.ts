@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 export interface NativeAddon {
   /** The CRC-32C of bytes[start, start + length), unsigned. */
   crc32c(bytes: Uint8Array, start: number, length: number): number;
-  /** 'avx512-vpclmulqdq', 'sse4.2-pclmulqdq' or 'software' (no CRC instructions on this CPU). */
+  /** 'avx512-vpclmulqdq', 'avx2-vpclmulqdq', 'sse4.2-pclmulqdq' or 'software' (no carry-less multiply on this CPU). */
   readonly crc32cImplementation: string;
   /** Writes all of `bytes` at `position` (pwrite); throws an Error with code, errno, syscall. Not on Windows. */
   readonly writeAt?: (fd: number, bytes: Uint8Array, position: number) => void;

@@ -53,7 +53,7 @@ describe('crc32c', () => {
   });
 
   // This CPU may take the AVX-512 path; SAMSA_CRC32C caps the addon to each slower path in turn.
-  for (const path of ['sse4.2', 'software']) {
+  for (const path of ['avx2', 'sse4.2', 'software']) {
     it(`the addon's ${path} path matches @node-rs/crc32 (child process with SAMSA_CRC32C=${path})`, () => {
       if (!existsSync(ADDON)) return;
       const script = `
