@@ -407,7 +407,9 @@ export class PartitionLog {
   /** Deletes the whole partition directory (DeleteTopics). */
   deleteAll(): void {
     for (const segment of this.segments) segment.close();
-    this.segments = [];
+    // Emptied in place: storing a new (empty, small-integer) array would change what V8 knows of
+    // this field and throw away the optimized append code of every other log.
+    this.segments.length = 0;
     this.fs.rmdir(this.directory);
   }
 

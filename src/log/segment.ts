@@ -107,7 +107,9 @@ export class Segment {
     }
     const length = bytes.length; // not byteLength: see record-batch.ts
     this.sizeBytes += length;
-    this.firstAppendMs ??= nowMs;
+    // Stored on every append rather than with `??=`: a store that runs once per segment has no
+    // type feedback in the optimized append code, which V8 then throws away at each new segment.
+    this.firstAppendMs = this.firstAppendMs ?? nowMs;
     for (let position = 0; position < length; ) {
       const sizeBytes = batchSizeAt(bytes, position);
       const baseOffset = baseOffsetAt(bytes, position);
@@ -254,10 +256,10 @@ export class Segment {
   /** Index bookkeeping for the batch at `position` of the file (fields as numbers: no header object on the append path). */
   private indexBatch(baseOffset: number, lastOffset: number, maxTimestamp: number, sizeBytes: number, position: number): void {
     const relativeOffset = baseOffset - this.baseOffset;
-    if (maxTimestamp > this.maxTimestamp) {
-      this.maxTimestamp = maxTimestamp;
-      this.maxTimestampRelativeOffset = relativeOffset;
-    }
+    // Unconditional stores, for the reason given in append().
+    const newMaximum = maxTimestamp > this.maxTimestamp;
+    this.maxTimestampRelativeOffset = newMaximum ? relativeOffset : this.maxTimestampRelativeOffset;
+    this.maxTimestamp = newMaximum ? maxTimestamp : this.maxTimestamp;
     if (this.offsetIndex.entries === 0 || this.bytesSinceIndexEntry >= this.options.indexIntervalBytes) {
       this.offsetIndex.append(relativeOffset, position);
       // The running maximum over every batch so far (not just this one): a lookup relies on all
