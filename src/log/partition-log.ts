@@ -154,7 +154,7 @@ export class PartitionLog {
 
   /**
    * The synchronous part of append: check, assign offsets, write to the page cache. It allocates
-   * nothing but its result: at ~1 µs per 16 KiB batch besides the write, headers objects and
+   * nothing but its result: at ~1 µs per 16 KiB batch besides the write, header objects and
    * their copies were a measurable share (docs/log.md, "Append cost").
    */
   private appendToActiveSegment(bytes: Uint8Array): AppendResult {

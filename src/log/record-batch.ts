@@ -95,10 +95,9 @@ function setInt64At(bytes: Uint8Array, at: number, value: number): void {
 /**
  * Reads the header of the batch at `position`, or returns undefined when the bytes there are
  * not a plausible batch (too short, wrong magic, impossible length) or, with `requireWhole`, when
- * the whole batch is not within `bytes`. Does not check the CRC. `baseOffset` replaces the
- * stored base offset in the header returned (the append path, before it rewrites it).
+ * the whole batch is not within `bytes`. Does not check the CRC.
  */
-export function readBatchHeader(bytes: Uint8Array, position: number, requireWhole = true, baseOffset?: number): BatchHeader | undefined {
+export function readBatchHeader(bytes: Uint8Array, position: number, requireWhole = true): BatchHeader | undefined {
   if (position < 0 || bytes.length - position < BATCH_HEADER_BYTES) return undefined;
   const sizeBytes = int32At(bytes, position + BATCH_LENGTH_AT) + BATCH_LENGTH_PREFIX_BYTES;
   if (sizeBytes < BATCH_HEADER_BYTES) return undefined;
@@ -110,7 +109,7 @@ export function readBatchHeader(bytes: Uint8Array, position: number, requireWhol
   return {
     position,
     sizeBytes,
-    baseOffset: baseOffset ?? int64At(bytes, position + BASE_OFFSET_AT),
+    baseOffset: int64At(bytes, position + BASE_OFFSET_AT),
     lastOffsetDelta,
     attributes: ((bytes[position + ATTRIBUTES_AT]! << 24) >> 16) | bytes[position + ATTRIBUTES_AT + 1]!,
     baseTimestamp: int64At(bytes, position + BASE_TIMESTAMP_AT),
@@ -129,28 +128,20 @@ export function crcMatches(bytes: Uint8Array, header: BatchHeader): boolean {
 
 /**
  * Splits `bytes` into batches, checking framing, magic and CRC of each. Throws CORRUPT_MESSAGE
- * (nothing partial is returned) when any batch is bad or bytes are left over. With
- * `firstOffset`, the headers returned carry the base offsets an append would assign (the first
- * batch gets `firstOffset`, each next one the offset after the previous batch's last); the bytes
- * are not changed.
+ * (nothing partial is returned) when any batch is bad or bytes are left over. The append path
+ * uses checkBatches, the same checks without building headers.
  */
-export function parseBatches(bytes: Uint8Array, firstOffset?: number): BatchHeader[] {
+export function parseBatches(bytes: Uint8Array): BatchHeader[] {
   const headers: BatchHeader[] = [];
   let position = 0;
-  let nextOffset = firstOffset;
-  while (position < bytes.byteLength) {
-    const header = readBatchHeader(bytes, position, true, nextOffset);
+  while (position < bytes.length) {
+    const header = readBatchHeader(bytes, position);
     if (!header) throw new KafkaError('CORRUPT_MESSAGE', `malformed record batch at byte ${position}`);
     if (!crcMatches(bytes, header)) throw new KafkaError('CORRUPT_MESSAGE', `record batch at byte ${position} fails its CRC-32C`);
     headers.push(header);
     position += header.sizeBytes;
-    if (nextOffset !== undefined) nextOffset = lastOffsetOf(header) + 1;
   }
   return headers;
-}
-
-export function writeBaseOffset(bytes: Uint8Array, header: BatchHeader, baseOffset: number): void {
-  setInt64At(bytes, header.position + BASE_OFFSET_AT, baseOffset);
 }
 
 /** Whole size of the batch at `position` (batchLength + 12); the header must have been checked. */
