@@ -28,7 +28,7 @@
  * KafkaError CORRUPT_MESSAGE, never a RangeError or a huge allocation. Decoded keys, values
  * and header values are views into the batch (or into its decompressed records), not copies.
  */
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from './crc32c.js';
 import { KafkaError } from '../protocol/kafka-error.js';
 import { CodecError, compressBytes, decompressBytes, type CompressionCodec } from '../runtime/codecs.js';
 import {
@@ -225,8 +225,7 @@ export function decodeBatchRecords(batchBytes: Uint8Array, options: DecodeOption
 }
 
 function crcOf(batchBytes: Uint8Array): number {
-  const covered = batchBytes.subarray(ATTRIBUTES_AT);
-  return crc32c(Buffer.from(covered.buffer, covered.byteOffset, covered.byteLength)) >>> 0;
+  return crc32c(batchBytes, ATTRIBUTES_AT, batchBytes.byteLength - ATTRIBUTES_AT);
 }
 
 function decodeRecords(bytes: Uint8Array, recordsCount: number): BatchRecord[] {

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { KafkaError } from '../protocol/kafka-error.js';
 import type { LogFileSystem } from './log-file-system.js';
 import { OFFSET_INDEX_ENTRY_BYTES, OffsetIndex } from './offset-index.js';
-import { BATCH_HEADER_BYTES, crcMatches, lastOffsetOf, readBatchHeader, type BatchHeader } from './record-batch.js';
+import { BATCH_HEADER_BYTES, baseOffsetAt, batchSizeAt, crcMatches, lastOffsetDeltaAt, lastOffsetOf, maxTimestampAt, readBatchHeader, type BatchHeader } from './record-batch.js';
 import { TIME_INDEX_ENTRY_BYTES, TimeIndex } from './time-index.js';
 
 /** Lookups scan at most one index interval plus a batch header: read small blocks. */
@@ -96,8 +96,8 @@ export class Segment {
     return this.sizeBytes === 0;
   }
 
-  /** Appends batches whose offsets are already assigned; `headers` positions are within `bytes`. */
-  append(bytes: Uint8Array, headers: readonly BatchHeader[], nowMs: number): void {
+  /** Appends checked batches (record-batch.ts checkBatches) whose offsets are already assigned. */
+  append(bytes: Uint8Array, nowMs: number): void {
     const start = this.sizeBytes;
     try {
       this.fs.write(this.fd, bytes, start);
@@ -105,9 +105,17 @@ export class Segment {
       this.undoPartialWrite(start);
       throw new KafkaError('KAFKA_STORAGE_ERROR', `write to ${this.logPath} failed: ${(error as Error).message}`, { cause: error });
     }
-    this.sizeBytes += bytes.byteLength;
-    this.firstAppendMs ??= nowMs;
-    for (const header of headers) this.indexBatch(header, start + header.position);
+    const length = bytes.length; // not byteLength: see record-batch.ts
+    this.sizeBytes += length;
+    // Stored on every append rather than with `??=`: a store that runs once per segment has no
+    // type feedback in the optimized append code, which V8 then throws away at each new segment.
+    this.firstAppendMs = this.firstAppendMs ?? nowMs;
+    for (let position = 0; position < length; ) {
+      const sizeBytes = batchSizeAt(bytes, position);
+      const baseOffset = baseOffsetAt(bytes, position);
+      this.indexBatch(baseOffset, baseOffset + lastOffsetDeltaAt(bytes, position), maxTimestampAt(bytes, position), sizeBytes, start + position);
+      position += sizeBytes;
+    }
   }
 
   /** Byte position of the batch that holds `offset`, or undefined if it is past this segment. */
@@ -245,12 +253,13 @@ export class Segment {
 
   // ---- internals ----------------------------------------------------------------------------
 
-  private indexBatch(header: BatchHeader, position: number): void {
-    const relativeOffset = header.baseOffset - this.baseOffset;
-    if (header.maxTimestamp > this.maxTimestamp) {
-      this.maxTimestamp = header.maxTimestamp;
-      this.maxTimestampRelativeOffset = relativeOffset;
-    }
+  /** Index bookkeeping for the batch at `position` of the file (fields as numbers: no header object on the append path). */
+  private indexBatch(baseOffset: number, lastOffset: number, maxTimestamp: number, sizeBytes: number, position: number): void {
+    const relativeOffset = baseOffset - this.baseOffset;
+    // Unconditional stores, for the reason given in append().
+    const newMaximum = maxTimestamp > this.maxTimestamp;
+    this.maxTimestampRelativeOffset = newMaximum ? relativeOffset : this.maxTimestampRelativeOffset;
+    this.maxTimestamp = newMaximum ? maxTimestamp : this.maxTimestamp;
     if (this.offsetIndex.entries === 0 || this.bytesSinceIndexEntry >= this.options.indexIntervalBytes) {
       this.offsetIndex.append(relativeOffset, position);
       // The running maximum over every batch so far (not just this one): a lookup relies on all
@@ -258,8 +267,8 @@ export class Segment {
       this.timeIndex.maybeAppend(this.maxTimestamp, this.maxTimestampRelativeOffset);
       this.bytesSinceIndexEntry = 0;
     }
-    this.bytesSinceIndexEntry += header.sizeBytes;
-    this.nextOffset = lastOffsetOf(header) + 1;
+    this.bytesSinceIndexEntry += sizeBytes;
+    this.nextOffset = lastOffset + 1;
   }
 
   /**
@@ -297,7 +306,7 @@ export class Segment {
     this.maxTimestamp = -1;
     this.maxTimestampRelativeOffset = 0;
     this.scan(0, this.sizeBytes, false, (header) => {
-      this.indexBatch(header, header.position);
+      this.indexBatch(header.baseOffset, lastOffsetOf(header), header.maxTimestamp, header.sizeBytes, header.position);
       return true;
     });
     this.indexFilesStale = true;
@@ -355,7 +364,7 @@ export class Segment {
     this.nextOffset = this.baseOffset;
     const validEnd = this.scan(0, this.sizeBytes, true, (header) => {
       if (header.baseOffset < this.nextOffset) return false;
-      this.indexBatch(header, header.position);
+      this.indexBatch(header.baseOffset, lastOffsetOf(header), header.maxTimestamp, header.sizeBytes, header.position);
       return true;
     });
     const truncated = this.sizeBytes - validEnd;

@@ -11,6 +11,13 @@
  */
 export const TIME_INDEX_ENTRY_BYTES = 12;
 
+/**
+ * lastTimestamp() of an empty index. A module constant: `-Infinity` (a global load and a negation)
+ * would run only on a new segment's first append and, lacking type feedback there, make V8 drop
+ * the optimized append code.
+ */
+const NO_TIMESTAMP = Number.NEGATIVE_INFINITY;
+
 export class TimeIndex {
   private timestamps = new Float64Array(16);
   private relativeOffsets = new Uint32Array(16);
@@ -21,7 +28,7 @@ export class TimeIndex {
   }
 
   lastTimestamp(): number {
-    return this.count === 0 ? -Infinity : this.timestamps[this.count - 1]!;
+    return this.count === 0 ? NO_TIMESTAMP : this.timestamps[this.count - 1]!;
   }
 
   /** Records (timestamp, relativeOffset) if the timestamp is a new maximum. */

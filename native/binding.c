@@ -1,0 +1,117 @@
+/*
+ * Node-API binding of the log's native helpers, loaded by src/log/native-addon.ts:
+ *
+ *   crc32c(bytes: Uint8Array, start: number, length: number): number
+ *       the CRC-32C of bytes[start, start + length), as an unsigned 32-bit number (crc32c.c)
+ *   crc32cImplementation: 'avx512-vpclmulqdq' | 'avx2-vpclmulqdq' | 'sse4.2-pclmulqdq' | 'software'
+ *   writeAt(fd: number, bytes: Uint8Array, position: number): void
+ *       pwrite of all of `bytes` (write-at.c); throws an Error with code ('ENOSPC', ...),
+ *       errno (negative, as Node's) and syscall 'write'. Not on Windows.
+ *
+ * Ranges instead of subarrays save the caller an allocation per batch. Node-API is ABI-stable,
+ * so one build serves Node 20, 22 and 24, and the module is context-aware (every worker thread
+ * can load it).
+ */
+#include <node_api.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "crc32c.h"
+#include "write-at.h"
+
+static const char *kind_names[] = {"software", "sse4.2-pclmulqdq", "avx512-vpclmulqdq", "avx2-vpclmulqdq"};
+
+/* A whole number in [0, limit]; NaN, negatives and fractions fail. */
+static int get_index(napi_env env, napi_value value, double limit, double *out) {
+  if (napi_get_value_double(env, value, out) != napi_ok) return 0;
+  return *out >= 0 && *out <= limit && *out == (double)(int64_t)*out;
+}
+
+static int get_bytes(napi_env env, napi_value value, const uint8_t **data, size_t *length) {
+  napi_typedarray_type type;
+  void *pointer;
+  if (napi_get_typedarray_info(env, value, &type, length, &pointer, NULL, NULL) != napi_ok || type != napi_uint8_array) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "bytes must be a Uint8Array");
+    return 0;
+  }
+  *data = (const uint8_t *)pointer;
+  return 1;
+}
+
+static napi_value crc32c_call(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  const uint8_t *data;
+  size_t length;
+  double start;
+  double count;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "crc32c(bytes, start, length)");
+    return NULL;
+  }
+  if (!get_bytes(env, argv[0], &data, &length)) return NULL;
+  if (!get_index(env, argv[1], (double)length, &start) || !get_index(env, argv[2], (double)length - start, &count)) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "crc32c: [start, start + length) is not inside bytes");
+    return NULL;
+  }
+  napi_value result;
+  napi_create_uint32(env, crc32c_extend(0, data + (size_t)start, (size_t)count), &result);
+  return result;
+}
+
+#if !defined(_WIN32)
+static napi_value write_at_call(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  const uint8_t *data;
+  size_t length;
+  int32_t fd;
+  double position;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "writeAt(fd, bytes, position)");
+    return NULL;
+  }
+  if (napi_get_value_int32(env, argv[0], &fd) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "writeAt: fd must be a number");
+    return NULL;
+  }
+  if (!get_bytes(env, argv[1], &data, &length)) return NULL;
+  if (!get_index(env, argv[2], 9007199254740991.0, &position)) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "writeAt: position must be a whole number >= 0");
+    return NULL;
+  }
+  int error = write_at(fd, data, length, (int64_t)position);
+  if (error == 0) return NULL;
+  /* Shaped like Node's fs errors: code, errno (negative), syscall. */
+  char message[160];
+  snprintf(message, sizeof message, "%s: %s, write", errno_name(error), strerror(error));
+  napi_value code, text, exception, errno_value, syscall;
+  napi_create_string_utf8(env, errno_name(error), NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &text);
+  napi_create_error(env, code, text, &exception);
+  napi_create_int32(env, -error, &errno_value);
+  napi_set_named_property(env, exception, "errno", errno_value);
+  napi_create_string_utf8(env, "write", NAPI_AUTO_LENGTH, &syscall);
+  napi_set_named_property(env, exception, "syscall", syscall);
+  napi_throw(env, exception);
+  return NULL;
+}
+#endif
+
+static int export_function(napi_env env, napi_value exports, const char *name, napi_callback callback) {
+  napi_value function;
+  return napi_create_function(env, name, NAPI_AUTO_LENGTH, callback, NULL, &function) == napi_ok &&
+         napi_set_named_property(env, exports, name, function) == napi_ok;
+}
+
+NAPI_MODULE_INIT() {
+  crc32c_kind kind = crc32c_init();
+  napi_value name;
+  if (!export_function(env, exports, "crc32c", crc32c_call)) return NULL;
+#if !defined(_WIN32)
+  if (!export_function(env, exports, "writeAt", write_at_call)) return NULL;
+#endif
+  if (napi_create_string_utf8(env, kind_names[kind], NAPI_AUTO_LENGTH, &name) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "crc32cImplementation", name) != napi_ok) return NULL;
+  return exports;
+}

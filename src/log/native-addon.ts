@@ -1,0 +1,34 @@
+/**
+ * The log's native addon (native/: CRC-32C and positional writes), built by node-gyp at
+ * `npm install`, or undefined where it was not built or does not load; callers then fall back
+ * to @node-rs/crc32 and fs.writeSync. SAMSA_NATIVE=off ignores it (tests of the fallbacks).
+ *
+ * Looked up from src/log (tests, run from the sources) and from dist/src/log (the build).
+ */
+import { createRequire } from 'node:module';
+
+export interface NativeAddon {
+  /** The CRC-32C of bytes[start, start + length), unsigned. */
+  crc32c(bytes: Uint8Array, start: number, length: number): number;
+  /** 'avx512-vpclmulqdq', 'avx2-vpclmulqdq', 'sse4.2-pclmulqdq' or 'software' (no carry-less multiply on this CPU). */
+  readonly crc32cImplementation: string;
+  /** Writes all of `bytes` at `position` (pwrite); throws an Error with code, errno, syscall. Not on Windows. */
+  readonly writeAt?: (fd: number, bytes: Uint8Array, position: number) => void;
+}
+
+const ADDON_PATHS = ['../../native/build/Release/samsa_native.node', '../../../native/build/Release/samsa_native.node'];
+
+function load(): NativeAddon | undefined {
+  if (process.env.SAMSA_NATIVE === 'off') return undefined;
+  const require = createRequire(import.meta.url);
+  for (const candidate of ADDON_PATHS) {
+    try {
+      return require(candidate) as NativeAddon;
+    } catch {
+      // not built there (or built for another platform): try the next place
+    }
+  }
+  return undefined;
+}
+
+export const nativeAddon: NativeAddon | undefined = load();
