@@ -24,7 +24,8 @@ export const joinGroupHandler = defineHandler<JoinGroupRequest, JoinGroupRespons
       sessionTimeoutMs: request.sessionTimeoutMs,
       rebalanceTimeoutMs: context.apiVersion >= 1 ? request.rebalanceTimeoutMs ?? request.sessionTimeoutMs : request.sessionTimeoutMs,
       protocolType: request.protocolType,
-      protocols: request.protocols.map((protocol) => ({ name: protocol.name, metadata: protocol.metadata })),
+      // Copied: the group keeps them, and request bytes are views into a frame buffer that is reused.
+      protocols: request.protocols.map((protocol) => ({ name: protocol.name, metadata: protocol.metadata.slice() })),
       requireKnownMemberId: context.apiVersion >= 4,
     });
     if (typeof answer === 'number') {

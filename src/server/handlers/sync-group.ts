@@ -21,7 +21,8 @@ export const syncGroupHandler = defineHandler<SyncGroupRequest, SyncGroupRespons
       generationId: request.generationId,
       protocolType: request.protocolType ?? null,
       protocolName: request.protocolName ?? null,
-      assignments: request.assignments.map((entry) => ({ memberId: entry.memberId, assignment: entry.assignment })),
+      // Copied: the group keeps them, and request bytes are views into a frame buffer that is reused.
+      assignments: request.assignments.map((entry) => ({ memberId: entry.memberId, assignment: entry.assignment.slice() })),
     });
     if (typeof answer === 'number') return { throttleTimeMs: 0, errorCode: answer, protocolType: null, protocolName: null, assignment: EMPTY };
     const { result } = answer;
