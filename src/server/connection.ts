@@ -13,6 +13,10 @@
  * read while the socket's send buffer is full; past either, reading pauses (TCP backpressure
  * reaches the client) and resumes when responses drain.
  *
+ * Responses are written without copying the record sets a Fetch returns: a response is a list
+ * of chunks (ProtocolWriter.chunks(): its own bytes, and the stored batches as the log read
+ * them), and everything ready is written under one cork()/uncork(), which makes one writev.
+ *
  * Bad input closes this connection only, with one log line, as Kafka does: a frame size over
  * socket.request.max.bytes or too small, an unknown API key, an unsupported version (except
  * ApiVersions, answered in v0 with UNSUPPORTED_VERSION so the client can retry lower), or a
@@ -31,6 +35,11 @@ import { CLOSE_CONNECTION, NO_RESPONSE, type ClusterServices, type RequestContex
 import type { HandlerRegistry } from './handler-registry.js';
 
 export const IN_FLIGHT_REQUESTS_MAX_DEFAULT = 64;
+/**
+ * Record sets from this size on are written from where the log read them rather than copied
+ * into the response; below it a copy costs less than another chunk in the writev.
+ */
+const RECORDS_BY_REFERENCE_FROM_BYTES = 8 * 1024;
 
 export interface ConnectionOptions {
   readonly nodeId: number;
@@ -42,8 +51,8 @@ export interface ConnectionOptions {
 }
 
 interface PendingResponse {
-  /** undefined while the handler runs; null when the request gets no response. */
-  bytes: Uint8Array | null | undefined;
+  /** The framed response in chunks; undefined while the handler runs, null when there is none. */
+  chunks: readonly Uint8Array[] | null | undefined;
   /** Close the connection once everything before this is written. */
   closeAfter?: boolean;
 }
@@ -131,7 +140,7 @@ export class Connection {
         // The client asked with a version we cannot parse: answer in v0, which every client
         // reads, with the ranges we serve, so it retries with a version both sides know.
         const response = { errorCode: ErrorCode.UNSUPPORTED_VERSION, apiKeys: this.options.registry.apiVersions() };
-        this.pending.push({ bytes: encodeResponse(codecs.response, apiKey, 0, header.correlationId, response) });
+        this.pending.push({ chunks: encodeResponse(codecs.response, apiKey, 0, header.correlationId, response) });
         return this.flush();
       }
       return this.closeForBadInput(`unsupported version of ${codecs.apiName}`, { apiKey, apiVersion, supported: `${handler.minVersion}-${handler.maxVersion}` });
@@ -142,7 +151,7 @@ export class Connection {
     } catch (error) {
       return this.closeForBadInput(`unreadable ${codecs.apiName} request: ${(error as Error).message}`, { apiKey, apiVersion });
     }
-    const slot: PendingResponse = { bytes: undefined };
+    const slot: PendingResponse = { chunks: undefined };
     this.pending.push(slot);
     const context: RequestContext = {
       nodeId: this.options.nodeId,
@@ -154,7 +163,7 @@ export class Connection {
     };
     const complete = (response: unknown): void => {
       slot.closeAfter = response === CLOSE_CONNECTION;
-      slot.bytes = response === NO_RESPONSE || response === CLOSE_CONNECTION ? null : encodeResponse(codecs.response, apiKey, apiVersion, header.correlationId, response);
+      slot.chunks = response === NO_RESPONSE || response === CLOSE_CONNECTION ? null : encodeResponse(codecs.response, apiKey, apiVersion, header.correlationId, response);
       this.flush();
     };
     const fail = (error: unknown): void => {
@@ -171,19 +180,31 @@ export class Connection {
     }
   }
 
-  /** Writes every response that is ready and has no unfinished request before it. */
+  /**
+   * Writes every response that is ready and has no unfinished request before it, all of their
+   * chunks in one writev (cork, write each, uncork).
+   */
   private flush(): void {
-    while (this.pending.length > 0 && this.pending[0]!.bytes !== undefined) {
-      const { bytes, closeAfter } = this.pending.shift()!;
-      if (bytes && !this.closed && !this.socket.write(bytes)) this.writeBlocked = true;
+    let corked = false;
+    while (this.pending.length > 0 && this.pending[0]!.chunks !== undefined) {
+      const { chunks, closeAfter } = this.pending.shift()!;
+      if (chunks && !this.closed) {
+        if (!corked) {
+          this.socket.cork();
+          corked = true;
+        }
+        for (const chunk of chunks) if (!this.socket.write(chunk)) this.writeBlocked = true;
+      }
       if (closeAfter) {
         this.log.debug('closing connection after a failed request that gets no response');
         this.pending.length = 0;
         this.closed = true;
+        if (corked) this.socket.uncork();
         this.socket.end();
         return;
       }
     }
+    if (corked) this.socket.uncork();
     this.updateFlow();
     this.endIfDrained();
   }
@@ -206,12 +227,15 @@ export class Connection {
   }
 }
 
-/** Frames a response: size, response header (v0 or v1 by API and version), body. */
-export function encodeResponse(codec: MessageCodec<unknown>, apiKey: number, apiVersion: number, correlationId: number, response: unknown): Uint8Array {
-  const writer = new ProtocolWriter(256);
+/**
+ * Frames a response: size, response header (v0 or v1 by API and version), body; as chunks to be
+ * written in order, large record sets referenced rather than copied. The size counts them all.
+ */
+export function encodeResponse(codec: MessageCodec<unknown>, apiKey: number, apiVersion: number, correlationId: number, response: unknown): Uint8Array[] {
+  const writer = new ProtocolWriter(256, { recordsByReferenceFromBytes: RECORDS_BY_REFERENCE_FROM_BYTES });
   writer.writeInt32(0);
   ResponseHeaderCodec.encode(writer, { correlationId }, responseHeaderVersion(apiKey, apiVersion));
   codec.encode(writer, response, apiVersion);
   writer.patchInt32(0, writer.offset - 4);
-  return writer.bytes();
+  return writer.chunks();
 }

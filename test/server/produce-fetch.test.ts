@@ -23,6 +23,7 @@ beforeAll(async () => {
     { name: 'small', assignments: [[0]], configs: { 'max.message.bytes': '200' } },
     { name: 'times', assignments: [[1]] },
     { name: 'polls', assignments: [[0], [0]] },
+    { name: 'large', assignments: [[0], [0]] },
   ]);
   expect(created.topics.every((topic) => topic.errorCode === 0)).toBe(true);
 });
@@ -116,6 +117,32 @@ describe('Fetch', () => {
     expect((await kafkajsDecode(first!.records!)).length).toBe(1);
     expect(second!.records!.byteLength).toBe(0);
     expect(second!.highWatermark).toBe(1n);
+  });
+
+  it('returns large record sets byte for byte, across partitions and pipelined requests, in request order', async () => {
+    // Record sets this large leave as their own chunks of the response (not copied into it).
+    const batches: Uint8Array[][] = [[], []];
+    for (let i = 0; i < 6; i++) {
+      const batch = await kafkajsBatch([{ key: null, value: Buffer.alloc(20_000 + i, i) }]);
+      expect((await produce(clients[0]!, 'large', i % 2, batch)).responses[0]!.partitionResponses[0]!.errorCode).toBe(0);
+      batches[i % 2]!.push(batch);
+    }
+    const stored = (partition: number, from: number): Buffer => {
+      const copies = batches[partition]!.slice(from).map((batch) => Buffer.from(batch));
+      copies.forEach((copy, i) => copy.writeBigInt64BE(BigInt(from + i), 0)); // base offsets assigned by the log
+      return Buffer.concat(copies);
+    };
+    const order: string[] = [];
+    const both = fetch(clients[0]!, [{ topic: 'large', partition: 0, offset: 0 }, { topic: 'large', partition: 1, offset: 0 }]).then((response) => (order.push('both'), response));
+    const versions = clients[0]!.request<ApiVersionsResponse>(18, 3, {}).then(() => order.push('apiVersions'));
+    const tail = fetch(clients[0]!, [{ topic: 'large', partition: 1, offset: 1 }], { version: 11 }).then((response) => (order.push('tail'), response));
+    const [bothResponse, , tailResponse] = await Promise.all([both, versions, tail]);
+    expect(order).toEqual(['both', 'apiVersions', 'tail']);
+    const [partition0, partition1] = bothResponse.responses[0]!.partitions;
+    expect(Buffer.from(partition0!.records!)).toEqual(stored(0, 0));
+    expect(Buffer.from(partition1!.records!)).toEqual(stored(1, 0));
+    expect(partition1!.highWatermark).toBe(3n);
+    expect(Buffer.from(tailResponse.responses[0]!.partitions[0]!.records!)).toEqual(stored(1, 1));
   });
 
   it('serves every version from 4 (read_uncommitted) to 12 (flexible)', async () => {
