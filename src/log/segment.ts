@@ -12,6 +12,7 @@ import path from 'node:path';
 import { KafkaError } from '../protocol/kafka-error.js';
 import type { LogFileSystem } from './log-file-system.js';
 import { OFFSET_INDEX_ENTRY_BYTES, OffsetIndex } from './offset-index.js';
+import { readBuffers } from './read-buffer-pool.js';
 import { BATCH_HEADER_BYTES, crcMatches, lastOffsetOf, readBatchHeader, type BatchHeader } from './record-batch.js';
 import { TIME_INDEX_ENTRY_BYTES, TimeIndex } from './time-index.js';
 
@@ -145,18 +146,20 @@ export class Segment {
   /**
    * Reads whole batches starting with the batch at `position`: up to `maxBytes`, but always at
    * least one whole batch, and none whose base offset is >= `offsetLimit` (the high watermark).
+   * Large reads go into buffers of the thread's read-buffer pool (read-buffer-pool.ts), which
+   * whoever ends up writing the bytes out may give back.
    */
   read(position: number, maxBytes: number, offsetLimit: number): ReadSlice | undefined {
     const available = this.sizeBytes - position;
     if (available <= 0) return undefined;
-    let length = Math.min(Math.max(maxBytes, BATCH_HEADER_BYTES), available);
-    let bytes = this.readAt(position, length);
+    const length = Math.min(Math.max(maxBytes, BATCH_HEADER_BYTES), available);
+    let bytes = this.readAt(position, length, readBuffers.acquire(length));
     const first = readBatchHeader(bytes, 0);
     if (!first) {
       // The first batch is larger than maxBytes: read it whole (at least one batch).
+      readBuffers.release(bytes);
       const size = this.batchSizeAt(position);
-      bytes = this.readAt(position, size);
-      length = size;
+      bytes = this.readAt(position, size, readBuffers.acquire(size));
     }
     let end = 0;
     let nextOffset = -1;
@@ -168,7 +171,10 @@ export class Segment {
       nextOffset = lastOffsetOf(header) + 1;
       end += header.sizeBytes;
     }
-    if (end === 0) return undefined;
+    if (end === 0) {
+      readBuffers.release(bytes);
+      return undefined;
+    }
     return { bytes: bytes.subarray(0, end), firstOffset, nextOffset };
   }
 
@@ -231,16 +237,18 @@ export class Segment {
     for (const file of [this.logPath, this.indexPath, this.timeIndexPath]) this.fs.unlink(file);
   }
 
-  /** Reads `length` bytes at `position` of the log file (page cache, synchronous). */
-  readAt(position: number, length: number): Uint8Array {
-    const bytes = Buffer.allocUnsafe(length);
+  /**
+   * Reads `length` bytes at `position` of the log file (page cache, synchronous), into `target`
+   * (at least `length` bytes) or a new buffer; returns the bytes read (fewer at the file's end).
+   */
+  readAt(position: number, length: number, target: Uint8Array = Buffer.allocUnsafe(length)): Uint8Array {
     let done = 0;
     while (done < length) {
-      const got = this.fs.read(this.fd, bytes.subarray(done), position + done, length - done);
+      const got = this.fs.read(this.fd, target.subarray(done, length), position + done, length - done);
       if (got === 0) break;
       done += got;
     }
-    return done === length ? bytes : bytes.subarray(0, done);
+    return done === target.byteLength ? target : target.subarray(0, done);
   }
 
   // ---- internals ----------------------------------------------------------------------------

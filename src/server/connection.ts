@@ -16,6 +16,8 @@
  * Responses are written without copying the record sets a Fetch returns: a response is a list
  * of chunks (ProtocolWriter.chunks(): its own bytes, and the stored batches as the log read
  * them), and everything ready is written under one cork()/uncork(), which makes one writev.
+ * Once the socket has written them, the log's read buffers among the chunks go back to the
+ * thread's read-buffer pool (src/log/read-buffer-pool.ts) for the next fetch.
  *
  * Bad input closes this connection only, with one log line, as Kafka does: a frame size over
  * socket.request.max.bytes or too small, an unknown API key, an unsupported version (except
@@ -24,6 +26,7 @@
  */
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
+import { readBuffers } from '../log/read-buffer-pool.js';
 import { FrameDecoder, InvalidFrameError } from '../protocol/frame-decoder.js';
 import { ErrorCode } from '../protocol/generated/error-codes.js';
 import { ResponseHeaderCodec } from '../protocol/generated/messages/index.js';
@@ -185,28 +188,36 @@ export class Connection {
    * chunks in one writev (cork, write each, uncork).
    */
   private flush(): void {
-    let corked = false;
-    while (this.pending.length > 0 && this.pending[0]!.chunks !== undefined) {
-      const { chunks, closeAfter } = this.pending.shift()!;
-      if (chunks && !this.closed) {
-        if (!corked) {
-          this.socket.cork();
-          corked = true;
-        }
-        for (const chunk of chunks) if (!this.socket.write(chunk)) this.writeBlocked = true;
-      }
-      if (closeAfter) {
-        this.log.debug('closing connection after a failed request that gets no response');
-        this.pending.length = 0;
-        this.closed = true;
-        if (corked) this.socket.uncork();
-        this.socket.end();
-        return;
-      }
+    const ready: Uint8Array[] = [];
+    let closeAfter = false;
+    while (this.pending.length > 0 && this.pending[0]!.chunks !== undefined && !closeAfter) {
+      const response = this.pending.shift()!;
+      if (response.chunks && !this.closed) for (const chunk of response.chunks) ready.push(chunk);
+      closeAfter = response.closeAfter === true;
     }
-    if (corked) this.socket.uncork();
+    if (ready.length > 0) this.write(ready);
+    if (closeAfter) {
+      this.log.debug('closing connection after a failed request that gets no response');
+      this.pending.length = 0;
+      this.closed = true;
+      this.socket.end();
+      return;
+    }
     this.updateFlow();
     this.endIfDrained();
+  }
+
+  /** One writev for all of `chunks`; their read buffers are released once it is done. */
+  private write(chunks: readonly Uint8Array[]): void {
+    const written = (error?: Error | null): void => {
+      if (error) return; // not written: nothing is reused, the collector takes them
+      for (const chunk of chunks) readBuffers.release(chunk);
+    };
+    this.socket.cork();
+    for (let i = 0; i < chunks.length; i++) {
+      if (!this.socket.write(chunks[i]!, i === chunks.length - 1 ? written : undefined)) this.writeBlocked = true;
+    }
+    this.socket.uncork();
   }
 
   private updateFlow(): void {

@@ -120,10 +120,11 @@ describe('Fetch', () => {
   });
 
   it('returns large record sets byte for byte, across partitions and pipelined requests, in request order', async () => {
-    // Record sets this large leave as their own chunks of the response (not copied into it).
+    // Record sets this large leave as their own chunks of the response (not copied into it), and
+    // reads this large go into pooled buffers, reused once the socket has written them.
     const batches: Uint8Array[][] = [[], []];
     for (let i = 0; i < 6; i++) {
-      const batch = await kafkajsBatch([{ key: null, value: Buffer.alloc(20_000 + i, i) }]);
+      const batch = await kafkajsBatch([{ key: null, value: Buffer.alloc(40_000 + i, i) }]);
       expect((await produce(clients[0]!, 'large', i % 2, batch)).responses[0]!.partitionResponses[0]!.errorCode).toBe(0);
       batches[i % 2]!.push(batch);
     }
@@ -143,6 +144,10 @@ describe('Fetch', () => {
     expect(Buffer.from(partition1!.records!)).toEqual(stored(1, 0));
     expect(partition1!.highWatermark).toBe(3n);
     expect(Buffer.from(tailResponse.responses[0]!.partitions[0]!.records!)).toEqual(stored(1, 1));
+    for (let round = 0; round < 4; round++) {
+      const again = await Promise.all([0, 1].map((partition) => fetch(clients[0]!, [{ topic: 'large', partition, offset: round % 3 }])));
+      for (const [partition, response] of again.entries()) expect(Buffer.from(response.responses[0]!.partitions[0]!.records!)).toEqual(stored(partition, round % 3));
+    }
   });
 
   it('serves every version from 4 (read_uncommitted) to 12 (flexible)', async () => {
