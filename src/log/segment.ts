@@ -9,15 +9,20 @@
  * The index files are appended to on flush (only new entries) and rewritten after a truncation.
  */
 import path from 'node:path';
+import { dataPathBuffers } from '../protocol/buffer-pool.js';
 import { KafkaError } from '../protocol/kafka-error.js';
 import type { LogFileSystem } from './log-file-system.js';
 import { OFFSET_INDEX_ENTRY_BYTES, OffsetIndex } from './offset-index.js';
-import { readBuffers } from './read-buffer-pool.js';
 import { BATCH_HEADER_BYTES, crcMatches, lastOffsetOf, readBatchHeader, type BatchHeader } from './record-batch.js';
 import { TIME_INDEX_ENTRY_BYTES, TimeIndex } from './time-index.js';
 
 /** Lookups scan at most one index interval plus a batch header: read small blocks. */
 const LOOKUP_BLOCK_BYTES = 8 * 1024;
+/**
+ * Where lookups read their blocks: a scan keeps no view of its block (it visits copies of the
+ * headers), and scans never nest, so one block per thread serves every lookup without garbage.
+ */
+const lookupBlock = Buffer.allocUnsafeSlow(LOOKUP_BLOCK_BYTES);
 /** Recovery checks every byte: read large blocks. */
 const RECOVERY_BLOCK_BYTES = 1024 * 1024;
 
@@ -146,20 +151,20 @@ export class Segment {
   /**
    * Reads whole batches starting with the batch at `position`: up to `maxBytes`, but always at
    * least one whole batch, and none whose base offset is >= `offsetLimit` (the high watermark).
-   * Large reads go into buffers of the thread's read-buffer pool (read-buffer-pool.ts), which
+   * Large reads go into buffers lent by the thread's data-path pool (buffer-pool.ts), which
    * whoever ends up writing the bytes out may give back.
    */
   read(position: number, maxBytes: number, offsetLimit: number): ReadSlice | undefined {
     const available = this.sizeBytes - position;
     if (available <= 0) return undefined;
     const length = Math.min(Math.max(maxBytes, BATCH_HEADER_BYTES), available);
-    let bytes = this.readAt(position, length, readBuffers.acquire(length));
+    let bytes = this.readAt(position, length, dataPathBuffers.acquire(length));
     const first = readBatchHeader(bytes, 0);
     if (!first) {
       // The first batch is larger than maxBytes: read it whole (at least one batch).
-      readBuffers.release(bytes);
+      dataPathBuffers.release(bytes);
       const size = this.batchSizeAt(position);
-      bytes = this.readAt(position, size, readBuffers.acquire(size));
+      bytes = this.readAt(position, size, dataPathBuffers.acquire(size));
     }
     let end = 0;
     let nextOffset = -1;
@@ -172,7 +177,7 @@ export class Segment {
       end += header.sizeBytes;
     }
     if (end === 0) {
-      readBuffers.release(bytes);
+      dataPathBuffers.release(bytes);
       return undefined;
     }
     return { bytes: bytes.subarray(0, end), firstOffset, nextOffset };
@@ -340,7 +345,8 @@ export class Segment {
         const prefix = this.readAt(position, Math.min(BATCH_HEADER_BYTES, to - position));
         const probe = readBatchHeader(prefix, 0, false);
         if (!probe || probe.sizeBytes > to - position) return position;
-        block = this.readAt(position, Math.min(Math.max(blockBytes, verify ? probe.sizeBytes : 0), to - position));
+        const length = Math.min(Math.max(blockBytes, verify ? probe.sizeBytes : 0), to - position);
+        block = this.readAt(position, length, length <= LOOKUP_BLOCK_BYTES ? lookupBlock : undefined);
         blockStart = position;
         header = readBatchHeader(block, 0, verify);
         if (!header) return position;

@@ -86,8 +86,9 @@ export class ProtocolWriter {
   private readonly recordsByReferenceFromBytes: number;
 
   constructor(initialCapacityBytes = INITIAL_CAPACITY_BYTES, options: ProtocolWriterOptions = {}) {
-    this.buffer = new Uint8Array(Math.max(16, initialCapacityBytes));
-    this.view = new DataView(this.buffer.buffer);
+    // Small buffers come from Node's shared slab rather than each having an ArrayBuffer of its own.
+    this.buffer = Buffer.allocUnsafe(Math.max(16, initialCapacityBytes));
+    this.view = new DataView(this.buffer.buffer, this.buffer.byteOffset, this.buffer.byteLength);
     this.recordsByReferenceFromBytes = options.recordsByReferenceFromBytes ?? Infinity;
   }
 
@@ -114,7 +115,6 @@ export class ProtocolWriter {
 
   /** A copy of the bytes written so far, safe to keep. */
   toUint8Array(): Uint8Array {
-    if (this.closedChunks.length === 0) return this.buffer.slice(0, this.position);
     const copy = new Uint8Array(this.offset);
     let at = 0;
     for (const chunk of this.chunks()) {
@@ -144,10 +144,10 @@ export class ProtocolWriter {
       const open = this.position - this.regionStart;
       let capacity = this.buffer.byteLength * 2;
       while (capacity < open + byteCount) capacity *= 2;
-      const grown = new Uint8Array(capacity);
+      const grown = Buffer.allocUnsafe(capacity);
       grown.set(this.buffer.subarray(this.regionStart, this.position));
       this.buffer = grown;
-      this.view = new DataView(grown.buffer);
+      this.view = new DataView(grown.buffer, grown.byteOffset, grown.byteLength);
       this.regionStart = 0;
       this.position = open;
       return this.reserve(byteCount);

@@ -17,7 +17,10 @@
  * of chunks (ProtocolWriter.chunks(): its own bytes, and the stored batches as the log read
  * them), and everything ready is written under one cork()/uncork(), which makes one writev.
  * Once the socket has written them, the log's read buffers among the chunks go back to the
- * thread's read-buffer pool (src/log/read-buffer-pool.ts) for the next fetch.
+ * thread's data-path pool (src/protocol/buffer-pool.ts) for the next fetch. Frames spanning
+ * socket reads are joined in buffers of the same pool; a Produce frame's goes back once the
+ * request is answered (by then its records are in the log, and produce.ts keeps no view of them).
+ * Frames of other APIs are left to the collector: their handlers may keep views of request bytes.
  *
  * Bad input closes this connection only, with one log line, as Kafka does: a frame size over
  * socket.request.max.bytes or too small, an unknown API key, an unsupported version (except
@@ -26,7 +29,7 @@
  */
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { readBuffers } from '../log/read-buffer-pool.js';
+import { dataPathBuffers } from '../protocol/buffer-pool.js';
 import { FrameDecoder, InvalidFrameError } from '../protocol/frame-decoder.js';
 import { ErrorCode } from '../protocol/generated/error-codes.js';
 import { ResponseHeaderCodec } from '../protocol/generated/messages/index.js';
@@ -38,6 +41,7 @@ import { CLOSE_CONNECTION, NO_RESPONSE, type ClusterServices, type RequestContex
 import type { HandlerRegistry } from './handler-registry.js';
 
 export const IN_FLIGHT_REQUESTS_MAX_DEFAULT = 64;
+const PRODUCE_API_KEY = 0;
 /**
  * Record sets from this size on are written from where the log read them rather than copied
  * into the response; below it a copy costs less than another chunk in the writev.
@@ -71,7 +75,7 @@ export class Connection {
   private drained: (() => void) | undefined;
 
   constructor(private readonly socket: Socket, private readonly options: ConnectionOptions) {
-    this.decoder = new FrameDecoder(options.frameBytesMax);
+    this.decoder = new FrameDecoder(options.frameBytesMax, undefined, dataPathBuffers);
     this.inFlightRequestsMax = options.inFlightRequestsMax ?? IN_FLIGHT_REQUESTS_MAX_DEFAULT;
     this.log = options.log.child({ remote: `${socket.remoteAddress}:${socket.remotePort}` });
     socket.setNoDelay(true);
@@ -165,6 +169,7 @@ export class Connection {
       log: this.log,
     };
     const complete = (response: unknown): void => {
+      if (apiKey === PRODUCE_API_KEY) dataPathBuffers.release(frame);
       slot.closeAfter = response === CLOSE_CONNECTION;
       slot.chunks = response === NO_RESPONSE || response === CLOSE_CONNECTION ? null : encodeResponse(codecs.response, apiKey, apiVersion, header.correlationId, response);
       this.flush();
@@ -211,7 +216,7 @@ export class Connection {
   private write(chunks: readonly Uint8Array[]): void {
     const written = (error?: Error | null): void => {
       if (error) return; // not written: nothing is reused, the collector takes them
-      for (const chunk of chunks) readBuffers.release(chunk);
+      for (const chunk of chunks) dataPathBuffers.release(chunk);
     };
     this.socket.cork();
     for (let i = 0; i < chunks.length; i++) {

@@ -5,6 +5,9 @@
  * Every append is started before the handler first awaits, so appends from one connection reach
  * each log in request order even though requests are pipelined (see ApiHandler.handle).
  *
+ * The records are views into the request's frame, which the connection reuses once the request
+ * is answered (connection.ts): nothing here may keep them past the append.
+ *
  * With one replica per partition, the leader is the whole ISR: the high watermark moves to the
  * log end offset as soon as the append is done, and acks=1 and acks=-1 both answer then.
  * acks=0 gets no response at all; when one of its partitions fails, the connection is closed
