@@ -200,8 +200,10 @@ class Emitter {
       case 'string':
         return `writer.${nullable ? 'writeNullableString' : 'writeString'}(${expression}, ${compact})`;
       case 'bytes':
-      case 'records':
         return `writer.${nullable ? 'writeNullableBytes' : 'writeBytes'}(${expression}, ${compact})`;
+      case 'records':
+        // Record sets may be kept by reference rather than copied (ProtocolWriter.chunks()).
+        return `writer.${nullable ? 'writeNullableRecords' : 'writeRecords'}(${expression}, ${compact})`;
       case 'struct':
         return `write${type.name}(writer, ${expression}, version)`;
       case 'array': {

@@ -9,6 +9,7 @@
  * The index files are appended to on flush (only new entries) and rewritten after a truncation.
  */
 import path from 'node:path';
+import { dataPathBuffers } from '../protocol/buffer-pool.js';
 import { KafkaError } from '../protocol/kafka-error.js';
 import type { LogFileSystem } from './log-file-system.js';
 import { OFFSET_INDEX_ENTRY_BYTES, OffsetIndex } from './offset-index.js';
@@ -17,6 +18,11 @@ import { TIME_INDEX_ENTRY_BYTES, TimeIndex } from './time-index.js';
 
 /** Lookups scan at most one index interval plus a batch header: read small blocks. */
 const LOOKUP_BLOCK_BYTES = 8 * 1024;
+/**
+ * Where lookups read their blocks: a scan keeps no view of its block (it visits copies of the
+ * headers), and scans never nest, so one block per thread serves every lookup without garbage.
+ */
+const lookupBlock = Buffer.allocUnsafeSlow(LOOKUP_BLOCK_BYTES);
 /** Recovery checks every byte: read large blocks. */
 const RECOVERY_BLOCK_BYTES = 1024 * 1024;
 
@@ -153,18 +159,20 @@ export class Segment {
   /**
    * Reads whole batches starting with the batch at `position`: up to `maxBytes`, but always at
    * least one whole batch, and none whose base offset is >= `offsetLimit` (the high watermark).
+   * Large reads go into buffers lent by the thread's data-path pool (buffer-pool.ts), which
+   * whoever ends up writing the bytes out may give back.
    */
   read(position: number, maxBytes: number, offsetLimit: number): ReadSlice | undefined {
     const available = this.sizeBytes - position;
     if (available <= 0) return undefined;
-    let length = Math.min(Math.max(maxBytes, BATCH_HEADER_BYTES), available);
-    let bytes = this.readAt(position, length);
+    const length = Math.min(Math.max(maxBytes, BATCH_HEADER_BYTES), available);
+    let bytes = this.readAt(position, length, dataPathBuffers.acquire(length));
     const first = readBatchHeader(bytes, 0);
     if (!first) {
       // The first batch is larger than maxBytes: read it whole (at least one batch).
+      dataPathBuffers.release(bytes);
       const size = this.batchSizeAt(position);
-      bytes = this.readAt(position, size);
-      length = size;
+      bytes = this.readAt(position, size, dataPathBuffers.acquire(size));
     }
     let end = 0;
     let nextOffset = -1;
@@ -176,7 +184,10 @@ export class Segment {
       nextOffset = lastOffsetOf(header) + 1;
       end += header.sizeBytes;
     }
-    if (end === 0) return undefined;
+    if (end === 0) {
+      dataPathBuffers.release(bytes);
+      return undefined;
+    }
     return { bytes: bytes.subarray(0, end), firstOffset, nextOffset };
   }
 
@@ -239,16 +250,18 @@ export class Segment {
     for (const file of [this.logPath, this.indexPath, this.timeIndexPath]) this.fs.unlink(file);
   }
 
-  /** Reads `length` bytes at `position` of the log file (page cache, synchronous). */
-  readAt(position: number, length: number): Uint8Array {
-    const bytes = Buffer.allocUnsafe(length);
+  /**
+   * Reads `length` bytes at `position` of the log file (page cache, synchronous), into `target`
+   * (at least `length` bytes) or a new buffer; returns the bytes read (fewer at the file's end).
+   */
+  readAt(position: number, length: number, target: Uint8Array = Buffer.allocUnsafe(length)): Uint8Array {
     let done = 0;
     while (done < length) {
-      const got = this.fs.read(this.fd, bytes.subarray(done), position + done, length - done);
+      const got = this.fs.read(this.fd, target.subarray(done, length), position + done, length - done);
       if (got === 0) break;
       done += got;
     }
-    return done === length ? bytes : bytes.subarray(0, done);
+    return done === target.byteLength ? target : target.subarray(0, done);
   }
 
   // ---- internals ----------------------------------------------------------------------------
@@ -341,7 +354,8 @@ export class Segment {
         const prefix = this.readAt(position, Math.min(BATCH_HEADER_BYTES, to - position));
         const probe = readBatchHeader(prefix, 0, false);
         if (!probe || probe.sizeBytes > to - position) return position;
-        block = this.readAt(position, Math.min(Math.max(blockBytes, verify ? probe.sizeBytes : 0), to - position));
+        const length = Math.min(Math.max(blockBytes, verify ? probe.sizeBytes : 0), to - position);
+        block = this.readAt(position, length, length <= LOOKUP_BLOCK_BYTES ? lookupBlock : undefined);
         blockStart = position;
         header = readBatchHeader(block, 0, verify);
         if (!header) return position;

@@ -11,6 +11,21 @@
  *                                   ^ start
  *
  * Tagged fields are few and small, so the shift costs little.
+ *
+ * Record sets can be taken by reference instead of copied (`recordsByReferenceFromBytes`): the
+ * bytes written so far are closed into a chunk, the record set becomes the next chunk as it is,
+ * and writing goes on into what is left of the buffer. `chunks()` returns the message as a list
+ * to be written in order (one writev); `offset` counts every chunk, so a size prefix patched
+ * at the end covers them all:
+ *
+ *   writer.chunks()   [size | header | partition 0 fields | records length]   own buffer
+ *                     [record batches of partition 0 .......................]   referenced
+ *                     [tagged fields | partition 1 fields | records length]   own buffer
+ *                     [record batches of partition 1 ....]                      referenced
+ *                     [tagged fields]                                           own buffer
+ *
+ * A referenced record set must not change until the chunks are written out. Inside a tagged
+ * field record sets are always copied, since its size is inserted in front of its bytes.
  */
 import { STRING_BYTES_MAX } from './reader.js';
 import { uuidToBytes, UUID_BYTES } from './uuid.js';
@@ -37,6 +52,14 @@ export function nonNull<T>(value: T | null, field: string, version: number): T {
 const utf8 = new TextEncoder();
 const INITIAL_CAPACITY_BYTES = 256;
 
+export interface ProtocolWriterOptions {
+  /**
+   * Record sets of at least this many bytes are kept by reference (see chunks()) instead of
+   * copied. Default: never, so that bytes() always holds the whole message.
+   */
+  readonly recordsByReferenceFromBytes?: number;
+}
+
 export function unsignedVarintBytes(value: number): number {
   let bytes = 1;
   while (value >= 0x80) {
@@ -49,47 +72,95 @@ export function unsignedVarintBytes(value: number): number {
 export class ProtocolWriter {
   private buffer: Uint8Array;
   private view: DataView;
+  /** Where the next byte goes in `buffer`. */
   private position = 0;
+  /** Where the bytes not yet closed into a chunk start in `buffer`. */
+  private regionStart = 0;
+  /** Closed chunks, in order: parts of this writer's buffers and referenced record sets. */
+  private readonly closedChunks: Uint8Array[] = [];
+  /** For each closed chunk, whether it is a part of this writer's own buffers (patchable). */
+  private readonly closedChunkIsOwn: boolean[] = [];
+  private closedBytes = 0;
+  /** Tagged fields begun and not yet ended: their sizes will be inserted in front of them. */
+  private openTaggedFields = 0;
+  private readonly recordsByReferenceFromBytes: number;
 
-  constructor(initialCapacityBytes = INITIAL_CAPACITY_BYTES) {
-    this.buffer = new Uint8Array(Math.max(16, initialCapacityBytes));
-    this.view = new DataView(this.buffer.buffer);
+  constructor(initialCapacityBytes = INITIAL_CAPACITY_BYTES, options: ProtocolWriterOptions = {}) {
+    // Small buffers come from Node's shared slab rather than each having an ArrayBuffer of its own.
+    this.buffer = Buffer.allocUnsafe(Math.max(16, initialCapacityBytes));
+    this.view = new DataView(this.buffer.buffer, this.buffer.byteOffset, this.buffer.byteLength);
+    this.recordsByReferenceFromBytes = options.recordsByReferenceFromBytes ?? Infinity;
   }
 
+  /** Bytes written so far, every chunk included. */
   get offset(): number {
-    return this.position;
+    return this.closedBytes + this.position - this.regionStart;
   }
 
   /** A view of the bytes written so far; valid until the next write or reset. */
   bytes(): Uint8Array {
+    if (this.closedChunks.length > 0) throw new Error('the message holds referenced record sets: write chunks() instead');
     return this.buffer.subarray(0, this.position);
+  }
+
+  /**
+   * The message as chunks to be written in order, without copying referenced record sets; valid
+   * until the next write or reset (and the referenced record sets must not change meanwhile).
+   */
+  chunks(): Uint8Array[] {
+    const chunks = this.closedChunks.slice();
+    if (this.position > this.regionStart || chunks.length === 0) chunks.push(this.buffer.subarray(this.regionStart, this.position));
+    return chunks;
   }
 
   /** A copy of the bytes written so far, safe to keep. */
   toUint8Array(): Uint8Array {
-    return this.buffer.slice(0, this.position);
+    const copy = new Uint8Array(this.offset);
+    let at = 0;
+    for (const chunk of this.chunks()) {
+      copy.set(chunk, at);
+      at += chunk.byteLength;
+    }
+    return copy;
   }
 
   reset(): void {
     this.position = 0;
+    this.regionStart = 0;
+    this.closedChunks.length = 0;
+    this.closedChunkIsOwn.length = 0;
+    this.closedBytes = 0;
+    this.openTaggedFields = 0;
   }
 
   /**
    * Makes room for `byteCount` bytes and returns where they start. Call it before touching
-   * this.buffer or this.view: it may replace both.
+   * this.buffer or this.view: it may replace both. A new buffer gets only the bytes not yet
+   * closed into a chunk (the closed ones stay where their chunks point).
    */
   private reserve(byteCount: number): number {
     const needed = this.position + byteCount;
     if (needed > this.buffer.byteLength) {
+      const open = this.position - this.regionStart;
       let capacity = this.buffer.byteLength * 2;
-      while (capacity < needed) capacity *= 2;
-      const grown = new Uint8Array(capacity);
-      grown.set(this.buffer.subarray(0, this.position));
+      while (capacity < open + byteCount) capacity *= 2;
+      const grown = Buffer.allocUnsafe(capacity);
+      grown.set(this.buffer.subarray(this.regionStart, this.position));
       this.buffer = grown;
-      this.view = new DataView(grown.buffer);
+      this.view = new DataView(grown.buffer, grown.byteOffset, grown.byteLength);
+      this.regionStart = 0;
+      this.position = open;
+      return this.reserve(byteCount);
     }
     const at = this.position;
     this.position = needed;
+    return at;
+  }
+
+  /** Where `offset` (counted over every chunk) is in `buffer`; it must not be in a closed chunk. */
+  private bufferIndexOf(offset: number, what: string): number {
+    const at = offset - this.closedBytes + this.regionStart;
+    if (at < this.regionStart) throw new RangeError(`${what} at ${offset} is before a referenced record set`);
     return at;
   }
 
@@ -142,8 +213,21 @@ export class ProtocolWriter {
 
   /** Overwrites an int32 written earlier, e.g. a frame's size once the frame is complete. */
   patchInt32(at: number, value: number): void {
-    if (at < 0 || at + 4 > this.position) throw new RangeError(`patch at ${at} is outside the ${this.position} bytes written`);
-    this.view.setInt32(at, value);
+    if (at < 0 || at + 4 > this.offset) throw new RangeError(`patch at ${at} is outside the ${this.offset} bytes written`);
+    if (at >= this.closedBytes) {
+      this.view.setInt32(this.bufferIndexOf(at, 'patch'), value);
+      return;
+    }
+    let chunkStart = 0;
+    for (let i = 0; i < this.closedChunks.length; i++) {
+      const chunk = this.closedChunks[i]!;
+      if (at < chunkStart + chunk.byteLength) {
+        if (!this.closedChunkIsOwn[i] || at + 4 > chunkStart + chunk.byteLength) throw new RangeError(`patch at ${at} would change a referenced record set`);
+        new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength).setInt32(at - chunkStart, value);
+        return;
+      }
+      chunkStart += chunk.byteLength;
+    }
   }
 
   writeUnsignedVarint(value: number): void {
@@ -211,6 +295,32 @@ export class ProtocolWriter {
     else this.writeBytes(value, compact);
   }
 
+  /**
+   * A record set: on the wire the same as bytes, but opaque batches that may be large, so it is
+   * kept by reference (see chunks()) from `recordsByReferenceFromBytes` on, outside tagged fields.
+   */
+  writeRecords(value: Uint8Array, compact: boolean): void {
+    if (value.byteLength < this.recordsByReferenceFromBytes || this.openTaggedFields > 0) {
+      this.writeBytes(value, compact);
+      return;
+    }
+    this.writeLength(value.byteLength, compact, 'int32');
+    if (this.position > this.regionStart) {
+      this.closedChunks.push(this.buffer.subarray(this.regionStart, this.position));
+      this.closedChunkIsOwn.push(true);
+      this.closedBytes += this.position - this.regionStart;
+      this.regionStart = this.position;
+    }
+    this.closedChunks.push(value);
+    this.closedChunkIsOwn.push(false);
+    this.closedBytes += value.byteLength;
+  }
+
+  writeNullableRecords(value: Uint8Array | null, compact: boolean): void {
+    if (value === null) this.writeLength(-1, compact, 'int32');
+    else this.writeRecords(value, compact);
+  }
+
   writeArray<T>(elements: readonly T[], compact: boolean, writeElement: (element: T) => void): void {
     this.writeLength(elements.length, compact, 'int32');
     for (const element of elements) writeElement(element);
@@ -223,7 +333,7 @@ export class ProtocolWriter {
 
   /** Starts a tagged-field section whose count is only known at its end; see endTaggedFields. */
   beginTaggedFields(): number {
-    return this.position;
+    return this.offset;
   }
 
   /** Inserts the count of the section begun at `start` in front of its fields. */
@@ -234,18 +344,22 @@ export class ProtocolWriter {
   /** Writes a field's tag; returns where its bytes start, for endTaggedField. */
   beginTaggedField(tag: number): number {
     this.writeUnsignedVarint(tag);
-    return this.position;
+    this.openTaggedFields++;
+    return this.offset;
   }
 
   /** Inserts the size of the field begun at `start` in front of its bytes. */
   endTaggedField(start: number): void {
-    this.insertUnsignedVarint(start, this.position - start);
+    this.openTaggedFields--;
+    this.insertUnsignedVarint(start, this.offset - start);
   }
 
-  private insertUnsignedVarint(at: number, value: number): void {
+  private insertUnsignedVarint(offset: number, value: number): void {
+    this.bufferIndexOf(offset, 'insertion');
     const width = unsignedVarintBytes(value);
-    const end = this.position;
-    this.reserve(width);
+    this.reserve(width); // may move the open bytes to a new buffer: find them after it
+    const at = this.bufferIndexOf(offset, 'insertion');
+    const end = this.position - width;
     this.buffer.copyWithin(at + width, at, end);
     const tail = this.position;
     this.position = at;

@@ -13,6 +13,15 @@
  * read while the socket's send buffer is full; past either, reading pauses (TCP backpressure
  * reaches the client) and resumes when responses drain.
  *
+ * Responses are written without copying the record sets a Fetch returns: a response is a list
+ * of chunks (ProtocolWriter.chunks(): its own bytes, and the stored batches as the log read
+ * them), and everything ready is written under one cork()/uncork(), which makes one writev.
+ * Once the socket has written them, the log's read buffers among the chunks go back to the
+ * thread's data-path pool (src/protocol/buffer-pool.ts) for the next fetch. Frames spanning
+ * socket reads are joined in buffers of the same pool; a Produce frame's goes back once the
+ * request is answered (by then its records are in the log, and produce.ts keeps no view of them).
+ * Frames of other APIs are left to the collector: their handlers may keep views of request bytes.
+ *
  * Bad input closes this connection only, with one log line, as Kafka does: a frame size over
  * socket.request.max.bytes or too small, an unknown API key, an unsupported version (except
  * ApiVersions, answered in v0 with UNSUPPORTED_VERSION so the client can retry lower), or a
@@ -20,6 +29,7 @@
  */
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
+import { dataPathBuffers } from '../protocol/buffer-pool.js';
 import { FrameDecoder, InvalidFrameError } from '../protocol/frame-decoder.js';
 import { ErrorCode } from '../protocol/generated/error-codes.js';
 import { ResponseHeaderCodec } from '../protocol/generated/messages/index.js';
@@ -31,6 +41,12 @@ import { CLOSE_CONNECTION, NO_RESPONSE, type ClusterServices, type RequestContex
 import type { HandlerRegistry } from './handler-registry.js';
 
 export const IN_FLIGHT_REQUESTS_MAX_DEFAULT = 64;
+const PRODUCE_API_KEY = 0;
+/**
+ * Record sets from this size on are written from where the log read them rather than copied
+ * into the response; below it a copy costs less than another chunk in the writev.
+ */
+const RECORDS_BY_REFERENCE_FROM_BYTES = 8 * 1024;
 
 export interface ConnectionOptions {
   readonly nodeId: number;
@@ -42,8 +58,8 @@ export interface ConnectionOptions {
 }
 
 interface PendingResponse {
-  /** undefined while the handler runs; null when the request gets no response. */
-  bytes: Uint8Array | null | undefined;
+  /** The framed response in chunks; undefined while the handler runs, null when there is none. */
+  chunks: readonly Uint8Array[] | null | undefined;
   /** Close the connection once everything before this is written. */
   closeAfter?: boolean;
 }
@@ -61,7 +77,7 @@ export class Connection {
   private readonly clientHost: string;
 
   constructor(private readonly socket: Socket, private readonly options: ConnectionOptions) {
-    this.decoder = new FrameDecoder(options.frameBytesMax);
+    this.decoder = new FrameDecoder(options.frameBytesMax, undefined, dataPathBuffers);
     this.inFlightRequestsMax = options.inFlightRequestsMax ?? IN_FLIGHT_REQUESTS_MAX_DEFAULT;
     this.log = options.log.child({ remote: `${socket.remoteAddress}:${socket.remotePort}` });
     this.clientHost = `/${(socket.remoteAddress ?? '').replace(/^::ffff:/, '')}`;
@@ -136,7 +152,7 @@ export class Connection {
         // The client asked with a version we cannot parse: answer in v0, which every client
         // reads, with the ranges we serve, so it retries with a version both sides know.
         const response = { errorCode: ErrorCode.UNSUPPORTED_VERSION, apiKeys: this.options.registry.apiVersions() };
-        this.pending.push({ bytes: encodeResponse(codecs.response, apiKey, 0, header.correlationId, response) });
+        this.pending.push({ chunks: encodeResponse(codecs.response, apiKey, 0, header.correlationId, response) });
         return this.flush();
       }
       return this.closeForBadInput(`unsupported version of ${codecs.apiName}`, { apiKey, apiVersion, supported: `${handler.minVersion}-${handler.maxVersion}` });
@@ -147,7 +163,7 @@ export class Connection {
     } catch (error) {
       return this.closeForBadInput(`unreadable ${codecs.apiName} request: ${(error as Error).message}`, { apiKey, apiVersion });
     }
-    const slot: PendingResponse = { bytes: undefined };
+    const slot: PendingResponse = { chunks: undefined };
     this.pending.push(slot);
     const context: RequestContext = {
       nodeId: this.options.nodeId,
@@ -159,8 +175,9 @@ export class Connection {
       log: this.log,
     };
     const complete = (response: unknown): void => {
+      if (apiKey === PRODUCE_API_KEY) dataPathBuffers.release(frame);
       slot.closeAfter = response === CLOSE_CONNECTION;
-      slot.bytes = response === NO_RESPONSE || response === CLOSE_CONNECTION ? null : encodeResponse(codecs.response, apiKey, apiVersion, header.correlationId, response);
+      slot.chunks = response === NO_RESPONSE || response === CLOSE_CONNECTION ? null : encodeResponse(codecs.response, apiKey, apiVersion, header.correlationId, response);
       this.flush();
     };
     const fail = (error: unknown): void => {
@@ -177,21 +194,41 @@ export class Connection {
     }
   }
 
-  /** Writes every response that is ready and has no unfinished request before it. */
+  /**
+   * Writes every response that is ready and has no unfinished request before it, all of their
+   * chunks in one writev (cork, write each, uncork).
+   */
   private flush(): void {
-    while (this.pending.length > 0 && this.pending[0]!.bytes !== undefined) {
-      const { bytes, closeAfter } = this.pending.shift()!;
-      if (bytes && !this.closed && !this.socket.write(bytes)) this.writeBlocked = true;
-      if (closeAfter) {
-        this.log.debug('closing connection after a failed request that gets no response');
-        this.pending.length = 0;
-        this.closed = true;
-        this.socket.end();
-        return;
-      }
+    const ready: Uint8Array[] = [];
+    let closeAfter = false;
+    while (this.pending.length > 0 && this.pending[0]!.chunks !== undefined && !closeAfter) {
+      const response = this.pending.shift()!;
+      if (response.chunks && !this.closed) for (const chunk of response.chunks) ready.push(chunk);
+      closeAfter = response.closeAfter === true;
+    }
+    if (ready.length > 0) this.write(ready);
+    if (closeAfter) {
+      this.log.debug('closing connection after a failed request that gets no response');
+      this.pending.length = 0;
+      this.closed = true;
+      this.socket.end();
+      return;
     }
     this.updateFlow();
     this.endIfDrained();
+  }
+
+  /** One writev for all of `chunks`; their read buffers are released once it is done. */
+  private write(chunks: readonly Uint8Array[]): void {
+    const written = (error?: Error | null): void => {
+      if (error) return; // not written: nothing is reused, the collector takes them
+      for (const chunk of chunks) dataPathBuffers.release(chunk);
+    };
+    this.socket.cork();
+    for (let i = 0; i < chunks.length; i++) {
+      if (!this.socket.write(chunks[i]!, i === chunks.length - 1 ? written : undefined)) this.writeBlocked = true;
+    }
+    this.socket.uncork();
   }
 
   private updateFlow(): void {
@@ -212,12 +249,15 @@ export class Connection {
   }
 }
 
-/** Frames a response: size, response header (v0 or v1 by API and version), body. */
-export function encodeResponse(codec: MessageCodec<unknown>, apiKey: number, apiVersion: number, correlationId: number, response: unknown): Uint8Array {
-  const writer = new ProtocolWriter(256);
+/**
+ * Frames a response: size, response header (v0 or v1 by API and version), body; as chunks to be
+ * written in order, large record sets referenced rather than copied. The size counts them all.
+ */
+export function encodeResponse(codec: MessageCodec<unknown>, apiKey: number, apiVersion: number, correlationId: number, response: unknown): Uint8Array[] {
+  const writer = new ProtocolWriter(256, { recordsByReferenceFromBytes: RECORDS_BY_REFERENCE_FROM_BYTES });
   writer.writeInt32(0);
   ResponseHeaderCodec.encode(writer, { correlationId }, responseHeaderVersion(apiKey, apiVersion));
   codec.encode(writer, response, apiVersion);
   writer.patchInt32(0, writer.offset - 4);
-  return writer.bytes();
+  return writer.chunks();
 }

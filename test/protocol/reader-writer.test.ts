@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { FetchResponseCodec, type FetchResponse } from '../../src/protocol/generated/messages/index.js';
 import { ProtocolDecodeError, ProtocolReader } from '../../src/protocol/reader.js';
 import { uuidFromBytes, uuidToBytes, ZERO_UUID } from '../../src/protocol/uuid.js';
 import { ProtocolEncodeError, ProtocolWriter, unsignedVarintBytes } from '../../src/protocol/writer.js';
@@ -159,5 +160,81 @@ describe('the writer', () => {
     writer.writeString('body', false);
     writer.patchInt32(0, writer.offset - 4);
     expect(toHex(writer.bytes())).toBe('00000006' + '0004' + '626f6479');
+  });});
+
+describe('record sets by reference', () => {
+  const records = (bytes: number, fill: number): Uint8Array => new Uint8Array(bytes).fill(fill);
+  const joined = (chunks: Uint8Array[]): string => chunks.map(toHex).join('');
+
+  it('are copied by default, like bytes', () => {
+    const writer = new ProtocolWriter(16);
+    writer.writeRecords(records(100, 1), true);
+    expect(writer.chunks()).toHaveLength(1);
+    expect(toHex(writer.bytes())).toBe('65' + '01'.repeat(100));
+  });
+
+  it('become chunks of their own from the threshold on, the rest copied; the size prefix counts every chunk', () => {
+    const big = records(32, 0xaa);
+    const small = records(8, 0xbb);
+    const writer = new ProtocolWriter(16, { recordsByReferenceFromBytes: 16 });
+    writer.writeInt32(0);
+    writer.writeRecords(big, false);
+    writer.writeInt16(7);
+    writer.writeNullableRecords(small, true);
+    writer.writeNullableRecords(null, true);
+    writer.writeRecords(big, true);
+    writer.patchInt32(0, writer.offset - 4);
+    const chunks = writer.chunks();
+    expect(chunks).toHaveLength(4);
+    expect(chunks[1]).toBe(big);
+    expect(chunks[3]).toBe(big);
+    const expected = '00000051' + '00000020' + 'aa'.repeat(32) + '0007' + '09' + 'bb'.repeat(8) + '00' + '21' + 'aa'.repeat(32);
+    expect(joined(chunks)).toBe(expected);
+    expect(toHex(writer.toUint8Array())).toBe(expected);
+    expect(writer.offset).toBe(expected.length / 2);
+    expect(() => writer.bytes()).toThrow(/chunks/);
+  });
+
+  it('are copied inside a tagged field, whose size is inserted in front of it', () => {
+    const writer = new ProtocolWriter(16, { recordsByReferenceFromBytes: 1 });
+    const section = writer.beginTaggedFields();
+    const start = writer.beginTaggedField(0);
+    writer.writeRecords(records(4, 0xcc), true);
+    writer.endTaggedField(start);
+    writer.endTaggedFields(section, 1);
+    expect(writer.chunks()).toHaveLength(1);
+    expect(toHex(writer.bytes())).toBe('01' + '00' + '05' + '05' + 'cc'.repeat(4));
+  });
+
+  it('leave tagged fields after them, growth and patches of earlier chunks working', () => {
+    const writer = new ProtocolWriter(16, { recordsByReferenceFromBytes: 1 });
+    writer.writeInt32(0);
+    writer.writeRecords(records(3, 0xdd), true);
+    const section = writer.beginTaggedFields();
+    const start = writer.beginTaggedField(1);
+    writer.writeRawBytes(records(200, 0xee)); // outgrows the first buffer
+    writer.endTaggedField(start);
+    writer.endTaggedFields(section, 1);
+    writer.patchInt32(0, writer.offset - 4);
+    expect(joined(writer.chunks())).toBe('000000d0' + '04' + 'dd'.repeat(3) + '01' + '01' + 'c801' + 'ee'.repeat(200));
+    expect(() => writer.patchInt32(5, 0)).toThrow(/referenced record set/);
+    writer.reset();
+    writer.writeInt8(1);
+    expect(toHex(writer.bytes())).toBe('01');
+  });
+
+  it('encode generated messages to the same bytes as copies would', () => {
+    fc.assert(fc.property(fc.array(fc.option(fc.uint8Array({ maxLength: 40 }), { nil: null }), { maxLength: 6 }), fc.integer({ min: 4, max: 12 }), fc.nat(48), (recordSets, version, threshold) => {
+      const response: FetchResponse = {
+        throttleTimeMs: 0, errorCode: 0, sessionId: 0,
+        responses: [{ topic: 't', partitions: recordSets.map((set, i) => ({ partitionIndex: i, errorCode: 0, highWatermark: 1n, lastStableOffset: 1n, logStartOffset: 0n, abortedTransactions: [], records: set ?? (version >= 12 ? null : new Uint8Array(0)) })) }],
+      };
+      const copied = new ProtocolWriter(16);
+      FetchResponseCodec.encode(copied, response, version);
+      const referenced = new ProtocolWriter(16, { recordsByReferenceFromBytes: threshold });
+      FetchResponseCodec.encode(referenced, response, version);
+      expect(joined(referenced.chunks())).toBe(toHex(copied.bytes()));
+      expect(referenced.offset).toBe(copied.offset);
+    }));
   });
 });

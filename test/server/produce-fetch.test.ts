@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/protocol/generated/error-codes.js';
-import type { ApiVersionsResponse } from '../../src/protocol/generated/messages/index.js';
+import type { ApiVersionsResponse, ProduceResponse } from '../../src/protocol/generated/messages/index.js';
 import { kafkajsBatch, kafkajsDecode } from '../log/kafkajs-batches.js';
 import { removeScratchDirectories, startBrokers, type BrokerFixture } from './broker-fixture.js';
 import { RawKafkaClient } from './raw-kafka-client.js';
@@ -23,6 +23,7 @@ beforeAll(async () => {
     { name: 'small', assignments: [[0]], configs: { 'max.message.bytes': '200' } },
     { name: 'times', assignments: [[1]] },
     { name: 'polls', assignments: [[0], [0]] },
+    { name: 'large', assignments: [[0], [0]] },
   ]);
   expect(created.topics.every((topic) => topic.errorCode === 0)).toBe(true);
 });
@@ -116,6 +117,44 @@ describe('Fetch', () => {
     expect((await kafkajsDecode(first!.records!)).length).toBe(1);
     expect(second!.records!.byteLength).toBe(0);
     expect(second!.highWatermark).toBe(1n);
+  });
+
+  it('returns large record sets byte for byte, across partitions and pipelined requests, in request order', async () => {
+    // Produce frames this large span socket reads and are joined in pooled buffers, reused once
+    // answered; record sets this large leave as their own chunks of the Fetch response (not
+    // copied into it), read into pooled buffers reused once the socket has written them.
+    const recordsPerBatch = 10;
+    const batches: Uint8Array[][] = [[], []];
+    const produced: Promise<ProduceResponse>[] = [];
+    for (let i = 0; i < 6; i++) {
+      const batch = await kafkajsBatch(Array.from({ length: recordsPerBatch }, (_, j) => ({ key: null, value: Buffer.alloc(10_000 + j, i) })));
+      produced.push(produce(clients[0]!, 'large', i % 2, batch)); // pipelined on one connection
+      batches[i % 2]!.push(batch);
+    }
+    for (const response of await Promise.all(produced)) expect(response.responses[0]!.partitionResponses[0]!.errorCode).toBe(0);
+    /** The partition's batches from the `from`th on, with the base offsets the log assigned. */
+    const stored = (partition: number, from: number): Buffer => {
+      const copies = batches[partition]!.slice(from).map((batch) => Buffer.from(batch));
+      copies.forEach((copy, i) => copy.writeBigInt64BE(BigInt((from + i) * recordsPerBatch), 0));
+      return Buffer.concat(copies);
+    };
+    const order: string[] = [];
+    const both = fetch(clients[0]!, [{ topic: 'large', partition: 0, offset: 0 }, { topic: 'large', partition: 1, offset: 0 }]).then((response) => (order.push('both'), response));
+    const versions = clients[0]!.request<ApiVersionsResponse>(18, 3, {}).then(() => order.push('apiVersions'));
+    const tail = fetch(clients[0]!, [{ topic: 'large', partition: 1, offset: recordsPerBatch + 3 }], { version: 11 }).then((response) => (order.push('tail'), response));
+    const [bothResponse, , tailResponse] = await Promise.all([both, versions, tail]);
+    expect(order).toEqual(['both', 'apiVersions', 'tail']);
+    const [partition0, partition1] = bothResponse.responses[0]!.partitions;
+    // equals(): toEqual on hundreds of KB takes seconds
+    expect(Buffer.from(partition0!.records!).equals(stored(0, 0))).toBe(true);
+    expect(Buffer.from(partition1!.records!).equals(stored(1, 0))).toBe(true);
+    expect(partition1!.highWatermark).toBe(BigInt(3 * recordsPerBatch));
+    expect(Buffer.from(tailResponse.responses[0]!.partitions[0]!.records!).equals(stored(1, 1))).toBe(true);
+    for (let round = 0; round < 4; round++) {
+      const from = round % 3;
+      const again = await Promise.all([0, 1].map((partition) => fetch(clients[0]!, [{ topic: 'large', partition, offset: from * recordsPerBatch }])));
+      for (const [partition, response] of again.entries()) expect(Buffer.from(response.responses[0]!.partitions[0]!.records!).equals(stored(partition, from))).toBe(true);
+    }
   });
 
   it('serves every version from 4 (read_uncommitted) to 12 (flexible)', async () => {

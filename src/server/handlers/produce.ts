@@ -5,6 +5,9 @@
  * Every append is started before the handler first awaits, so appends from one connection reach
  * each log in request order even though requests are pipelined (see ApiHandler.handle).
  *
+ * The records are views into the request's frame, which the connection reuses once the request
+ * is answered (connection.ts): nothing here may keep them past the append.
+ *
  * Appends go through the partition's leader actor (partition-leader.ts), which is the log's
  * only writer. With one replica per partition, the leader is the whole ISR: the high watermark
  * moves past an append as soon as it is done, and acks=1 and acks=-1 both answer then.

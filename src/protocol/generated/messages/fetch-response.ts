@@ -206,7 +206,7 @@ function writePartitionData(writer: ProtocolWriter, value: PartitionData, versio
   if (version >= 4) writer.writeNullableArray(value.abortedTransactions === undefined ? [] : value.abortedTransactions, flexible, (element) => writeAbortedTransaction(writer, element, version));
   if (version >= 11) writer.writeInt32(value.preferredReadReplica ?? -1);
   else if (value.preferredReadReplica !== undefined && value.preferredReadReplica !== -1) throw nonIgnorableField('PartitionData.preferredReadReplica', version);
-  writer.writeNullableBytes(value.records, flexible);
+  writer.writeNullableRecords(value.records, flexible);
   if (flexible) {
     const taggedFields = writer.beginTaggedFields();
     let taggedFieldCount = 0;

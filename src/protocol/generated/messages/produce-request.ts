@@ -88,7 +88,7 @@ function readTopicProduceData(reader: ProtocolReader, version: number): TopicPro
 function writePartitionProduceData(writer: ProtocolWriter, value: PartitionProduceData, version: number): void {
   const flexible = version >= 9;
   writer.writeInt32(value.index);
-  writer.writeNullableBytes(value.records, flexible);
+  writer.writeNullableRecords(value.records, flexible);
   if (flexible) writer.writeUnsignedVarint(0); // no tagged fields
 }
 
