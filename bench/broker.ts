@@ -80,6 +80,7 @@ import type {
   Target,
 } from './broker-workers/load-worker.js';
 import { buildBatch, machineBusyTicks, pageCacheState, SetupClient } from './broker-workers/wire.js';
+import { scratchDirectory } from './scratch-directory.js';
 
 const SCALE = Number(process.env.SAMSA_BENCH_SCALE ?? '1');
 if (!(SCALE > 0 && SCALE <= 4)) throw new Error(`SAMSA_BENCH_SCALE must be in (0, 4], got ${process.env.SAMSA_BENCH_SCALE}`);
@@ -131,37 +132,15 @@ const SINK = path.resolve(here, 'broker-workers/sink.js');
 
 // ---- processes, temp directory, cleanup on every way out ------------------------------------------
 
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'samsa-bench-broker-'));
 const children = new Set<ChildProcess>();
-let cleaned = false;
 
 function killChildren(signal: NodeJS.Signals): void {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill(signal);
 }
 
-function cleanup(): void {
-  if (cleaned) return;
-  cleaned = true;
-  killChildren('SIGKILL');
-  try {
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  } catch (error) {
-    console.error(`bench: could not remove ${dataDir}: ${(error as Error).message}`);
-  }
-}
-process.on('exit', cleanup);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    console.error(`bench: ${signal}; stopping the broker and removing ${dataDir}`);
-    cleanup();
-    process.exit(130);
-  });
-}
-const globalTimer = setTimeout(() => {
-  console.error(`bench: global timeout of ${GLOBAL_TIMEOUT_MS / 1000} s exceeded`);
-  cleanup();
-  process.exit(2);
-}, GLOBAL_TIMEOUT_MS);
+const scratch = scratchDirectory('samsa-bench-broker-', GLOBAL_TIMEOUT_MS, () => killChildren('SIGKILL'));
+const dataDir = scratch.path;
+const cleanup = scratch.cleanup;
 
 
 interface Broker {
@@ -611,7 +590,7 @@ main()
     process.exitCode = 1;
   })
   .finally(() => {
-    clearTimeout(globalTimer);
+    scratch.disarm();
     cleanup();
     // Worker threads left running by a failure would keep the process alive.
     if (process.exitCode) process.exit();

@@ -43,7 +43,6 @@
  *   SAMSA_BENCH_TIMEOUT_MS    global timeout (default 180 s)
  */
 import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -55,6 +54,7 @@ import { Cluster } from '../src/server/cluster.js';
 import { machineBusyTicks } from './broker-workers/wire.js';
 import { closedLoop, type ClosedLoopResult } from './group-clients/closed-loop.js';
 import { BenchMember, HEARTBEAT } from './group-clients/member.js';
+import { scratchDirectory } from './scratch-directory.js';
 
 const SCALE = Number(process.env.SAMSA_BENCH_SCALE ?? '1');
 if (!(SCALE > 0 && SCALE <= 4)) throw new Error(`SAMSA_BENCH_SCALE must be in (0, 4], got ${process.env.SAMSA_BENCH_SCALE}`);
@@ -89,30 +89,9 @@ process.env.SAMSA_LOG_LEVEL ??= 'warn';
 
 // ---- temp directory, cleanup on every way out ----------------------------------------------------
 
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'samsa-bench-groups-'));
-let cleaned = false;
-function cleanup(): void {
-  if (cleaned) return;
-  cleaned = true;
-  try {
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  } catch (error) {
-    console.error(`bench: could not remove ${dataDir}: ${(error as Error).message}`);
-  }
-}
-process.on('exit', cleanup);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    console.error(`bench: ${signal}; removing ${dataDir}`);
-    cleanup();
-    process.exit(130);
-  });
-}
-const globalTimer = setTimeout(() => {
-  console.error(`bench: global timeout of ${GLOBAL_TIMEOUT_MS / 1000} s exceeded`);
-  cleanup();
-  process.exit(2);
-}, GLOBAL_TIMEOUT_MS);
+const scratch = scratchDirectory('samsa-bench-groups-', GLOBAL_TIMEOUT_MS);
+const dataDir = scratch.path;
+const cleanup = scratch.cleanup;
 
 // ---- helpers ---------------------------------------------------------------------------------------
 
@@ -430,7 +409,7 @@ main()
     process.exitCode = 1;
   })
   .finally(() => {
-    clearTimeout(globalTimer);
+    scratch.disarm();
     cleanup();
     // Worker threads left running by a failure would keep the process alive.
     if (process.exitCode) process.exit();

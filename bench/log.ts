@@ -38,6 +38,7 @@ import { PartitionLog } from '../src/log/partition-log.js';
 import { checkBatches, lastOffsetOf, parseBatches } from '../src/log/record-batch.js';
 import { decodeBatchRecords } from '../src/log/records.js';
 import type { Segment } from '../src/log/segment.js';
+import { scratchDirectory } from './scratch-directory.js';
 
 const SCALE = Number(process.env.SAMSA_BENCH_SCALE ?? '1');
 if (!(SCALE > 0 && SCALE <= 1)) throw new Error(`SAMSA_BENCH_SCALE must be in (0, 1], got ${process.env.SAMSA_BENCH_SCALE}`);
@@ -88,29 +89,9 @@ process.env.SAMSA_LOG_LEVEL ??= 'warn';
 
 // ---- temp directory, cleaned up on every way out ----------------------------------------------
 
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'samsa-bench-log-'));
-let cleaned = false;
-function cleanup(): void {
-  if (cleaned) return;
-  cleaned = true;
-  try {
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  } catch (error) {
-    console.error(`bench: could not remove ${dataDir}: ${(error as Error).message}`);
-  }
-}
-process.on('exit', cleanup);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    console.error(`bench: ${signal}, removing ${dataDir}`);
-    cleanup();
-    process.exit(130);
-  });
-}
-const globalTimer = setTimeout(() => {
-  console.error(`bench: global timeout of ${GLOBAL_TIMEOUT_MS / 1000} s exceeded`);
-  process.exit(2);
-}, GLOBAL_TIMEOUT_MS);
+const scratch = scratchDirectory('samsa-bench-log-', GLOBAL_TIMEOUT_MS);
+const dataDir = scratch.path;
+const cleanup = scratch.cleanup;
 
 // ---- the batch --------------------------------------------------------------------------------
 
@@ -933,6 +914,6 @@ main()
     process.exitCode = 1;
   })
   .finally(() => {
-    clearTimeout(globalTimer);
+    scratch.disarm();
     cleanup();
   });

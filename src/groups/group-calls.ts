@@ -9,7 +9,7 @@
  *
  * Answers use Kafka error codes; the handlers turn them into each API version's response.
  */
-import type { JoinResult, Protocol, SyncResult } from './classic-group.js';
+import type { JoinRequest, JoinResult, SyncRequest, SyncResult } from './classic-group.js';
 
 export interface CommitEntry {
   readonly topic: string;
@@ -25,29 +25,8 @@ export interface TopicPartitions {
 }
 
 export type GroupCall =
-  | {
-      readonly op: 'join';
-      readonly groupId: string;
-      readonly memberId: string;
-      readonly groupInstanceId: string | null;
-      readonly clientId: string;
-      readonly clientHost: string;
-      readonly sessionTimeoutMs: number;
-      readonly rebalanceTimeoutMs: number;
-      readonly protocolType: string;
-      readonly protocols: readonly Protocol[];
-      readonly requireKnownMemberId: boolean;
-    }
-  | {
-      readonly op: 'sync';
-      readonly groupId: string;
-      readonly memberId: string;
-      readonly groupInstanceId: string | null;
-      readonly generationId: number;
-      readonly protocolType: string | null;
-      readonly protocolName: string | null;
-      readonly assignments: readonly { readonly memberId: string; readonly assignment: Uint8Array }[];
-    }
+  | ({ readonly op: 'join'; readonly groupId: string } & Omit<JoinRequest, 'replyId' | 'newMemberSuffix'>)
+  | ({ readonly op: 'sync'; readonly groupId: string } & Omit<SyncRequest, 'replyId'>)
   | { readonly op: 'heartbeat'; readonly groupId: string; readonly memberId: string; readonly groupInstanceId: string | null; readonly generationId: number }
   | { readonly op: 'leave'; readonly groupId: string; readonly members: readonly { readonly memberId: string; readonly groupInstanceId: string | null }[] }
   | {

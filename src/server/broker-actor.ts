@@ -18,6 +18,7 @@ import type { Logger } from 'pino';
 import { LogDirectory } from '../log/log-directory.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { ActorContext, ActorFactory, Address } from '../runtime/actor.js';
+import { PendingReplies } from '../runtime/pending-replies.js';
 import type { CoordinatorAnswerMessage } from '../groups/group-calls.js';
 import { OFFSETS_TOPIC } from '../groups/internal-topics.js';
 import { BrokerGroups } from './broker-groups.js';
@@ -51,8 +52,7 @@ export class BrokerNode implements ClusterServices {
   private server: net.Server | undefined;
   private readonly connections = new Set<Connection>();
   private readonly registry: HandlerRegistry = defaultRegistry();
-  private readonly pending = new Map<number, (result: CommandResult) => void>();
-  private nextRequest = 1;
+  private readonly pending = new PendingReplies<CommandResult>();
   private stopping: Promise<boolean> | undefined;
 
   constructor(
@@ -190,9 +190,7 @@ export class BrokerNode implements ClusterServices {
   }
 
   reply(requestId: number, result: CommandResult): void {
-    const resolve = this.pending.get(requestId);
-    this.pending.delete(requestId);
-    resolve?.(result);
+    this.pending.settle(requestId, result);
   }
 
   // ---- ClusterServices ----------------------------------------------------------------------
@@ -247,8 +245,7 @@ export class BrokerNode implements ClusterServices {
     for (const connection of this.connections) connection.destroy();
     await closed;
     await this.leaders.stop();
-    for (const resolve of this.pending.values()) resolve({ error: 'REQUEST_TIMED_OUT', message: 'broker is stopping' });
-    this.pending.clear();
+    this.pending.settleAll({ error: 'REQUEST_TIMED_OUT', message: 'broker is stopping' });
     if (!this.logDirectory) return false;
     await this.logDirectory.close();
     this.log.info('broker stopped');
@@ -259,14 +256,7 @@ export class BrokerNode implements ClusterServices {
 
   private request(command: ControllerCommand): Promise<CommandResult> {
     if (this.stopping) return Promise.resolve({ error: 'REQUEST_TIMED_OUT', message: 'broker is stopping' });
-    const requestId = this.nextRequest++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(requestId, resolve);
-      this.send({ type: 'request', requestId, command }).catch((error: unknown) => {
-        this.pending.delete(requestId);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      });
-    });
+    return this.pending.request((requestId) => this.send({ type: 'request', requestId, command }));
   }
 
   private openLedPartitions(topic: TopicState): void {

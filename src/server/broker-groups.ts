@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { PartitionLog } from '../log/partition-log.js';
 import { ErrorCode } from '../protocol/generated/error-codes.js';
 import type { ActorFactory, Address } from '../runtime/actor.js';
+import { PendingReplies } from '../runtime/pending-replies.js';
 import { coordinatorActor, type CoordinatorActorArgs } from '../groups/coordinator-actor.js';
 import type { GroupAnswer, GroupCall, ToCoordinator } from '../groups/group-calls.js';
 import { internalTopicSpec, OFFSETS_TOPIC, partitionForKey, topicForKeyType } from '../groups/internal-topics.js';
@@ -46,8 +47,7 @@ export interface CoordinatorLocation {
 
 export class BrokerGroups {
   private readonly coordinators = new Map<number, Address>();
-  private readonly pending = new Map<number, (outcome: CallOutcome) => void>();
-  private nextRequest = 1;
+  private readonly pending = new PendingReplies<CallOutcome>();
 
   constructor(private readonly host: GroupHost) {}
 
@@ -87,9 +87,7 @@ export class BrokerGroups {
 
   /** An answer from a coordinator (a message to the broker actor). */
   answer(requestId: number, answer: GroupAnswer): void {
-    const resolve = this.pending.get(requestId);
-    this.pending.delete(requestId);
-    resolve?.(answer);
+    this.pending.settle(requestId, answer);
   }
 
   /** Starts the coordinator of a partition of __consumer_offsets this broker now leads. */
@@ -132,18 +130,11 @@ export class BrokerGroups {
     const addresses = [...this.coordinators.values()];
     this.coordinators.clear();
     await Promise.all(addresses.map((address) => this.host.stopChild(address)));
-    for (const resolve of this.pending.values()) resolve({ op: 'error', errorCode: ErrorCode.NOT_COORDINATOR });
-    this.pending.clear();
+    this.pending.settleAll({ op: 'error', errorCode: ErrorCode.NOT_COORDINATOR });
   }
 
   private send(address: Address, call: GroupCall): Promise<CallOutcome> {
-    const requestId = this.nextRequest++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(requestId, resolve);
-      this.host.send(address, { type: 'call', requestId, call } satisfies ToCoordinator).catch((error: unknown) => {
-        this.pending.delete(requestId);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      });
-    });
+    return this.pending.request((requestId) => this.host.send(address, { type: 'call', requestId, call } satisfies ToCoordinator));
   }
+
 }

@@ -9,6 +9,7 @@ import type { AppendResult, PartitionLog } from '../log/partition-log.js';
 import { KafkaError } from '../protocol/kafka-error.js';
 import type { ActorFactory, Address } from '../runtime/actor.js';
 import { CpuPool } from '../runtime/cpu-pool.js';
+import { PendingReplies } from '../runtime/pending-replies.js';
 import { partitionKey, type AppendWaiters } from './append-waiters.js';
 import { outcomeError, partitionLeaderActor, type LeaderOutcome, type PartitionLeaderArgs, type ToLeader } from './partition-leader.js';
 
@@ -26,8 +27,7 @@ const CLEANER_THREADS = 1;
 
 export class PartitionLeaders {
   private readonly leaders = new Map<string, Address>();
-  private readonly pending = new Map<number, (outcome: LeaderOutcome) => void>();
-  private nextRequest = 1;
+  private readonly pending = new PendingReplies<LeaderOutcome>();
   private pool: CpuPool | undefined;
 
   constructor(private readonly host: LeaderHost) {}
@@ -68,9 +68,7 @@ export class PartitionLeaders {
 
   /** A reply from a leader (a message to the broker actor). */
   reply(requestId: number, outcome: LeaderOutcome): void {
-    const resolve = this.pending.get(requestId);
-    this.pending.delete(requestId);
-    resolve?.(outcome);
+    this.pending.settle(requestId, outcome);
   }
 
   /** Stops the leader of a partition (its topic was deleted), before its log goes. */
@@ -87,21 +85,13 @@ export class PartitionLeaders {
     const leaders = [...this.leaders.values()];
     this.leaders.clear();
     await Promise.all(leaders.map((leader) => this.host.stopChild(leader)));
-    for (const resolve of this.pending.values()) resolve({ ok: false, error: new KafkaError('NOT_LEADER_OR_FOLLOWER', 'the broker is stopping') });
-    this.pending.clear();
+    this.pending.settleAll({ ok: false, error: new KafkaError('NOT_LEADER_OR_FOLLOWER', 'the broker is stopping') });
     await this.pool?.close();
   }
 
   private call(topic: string, partition: number, message: (requestId: number) => ToLeader): Promise<LeaderOutcome> {
     const leader = this.leaders.get(partitionKey(topic, partition));
     if (leader === undefined) return Promise.resolve({ ok: false, error: new KafkaError('NOT_LEADER_OR_FOLLOWER', `no leader for ${topic}-${partition} on this broker`) });
-    const requestId = this.nextRequest++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(requestId, resolve);
-      this.host.send(leader, message(requestId)).catch((error: unknown) => {
-        this.pending.delete(requestId);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      });
-    });
+    return this.pending.request((requestId) => this.host.send(leader, message(requestId)));
   }
 }
