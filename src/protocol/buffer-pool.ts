@@ -4,7 +4,8 @@
  *   fetch:    Segment.read reads into a lent buffer -> Fetch response chunk (not copied) ->
  *             socket write done -> release
  *   produce:  FrameDecoder joins a frame spanning socket reads into a lent buffer -> handler
- *             appends the records -> answered -> release (connection.ts, Produce only)
+ *             appends the records -> answered -> release (connection.ts; handlers that declare
+ *             releasesRequestBytes, i.e. Produce)
  *
  * Why: a fresh ArrayBuffer per fetch read and per joined frame is "external memory" to V8, and
  * hundreds of MB/s of it made V8 run scavenges and full mark-compacts for external memory

@@ -18,9 +18,9 @@
  * them), and everything ready is written under one cork()/uncork(), which makes one writev.
  * Once the socket has written them, the log's read buffers among the chunks go back to the
  * thread's data-path pool (src/protocol/buffer-pool.ts) for the next fetch. Frames spanning
- * socket reads are joined in buffers of the same pool; a Produce frame's goes back once the
- * request is answered (by then its records are in the log, and produce.ts keeps no view of them).
- * Frames of other APIs are left to the collector: their handlers may keep views of request bytes.
+ * socket reads are joined in buffers of the same pool; the frame goes back once the request is
+ * answered when its handler says it keeps no view of it (ApiHandler.releasesRequestBytes:
+ * Produce, whose records are in the log by then). Other frames are left to the collector.
  *
  * Bad input closes this connection only, with one log line, as Kafka does: a frame size over
  * socket.request.max.bytes or too small, an unknown API key, an unsupported version (except
@@ -41,7 +41,6 @@ import { CLOSE_CONNECTION, NO_RESPONSE, type ClusterServices, type RequestContex
 import type { HandlerRegistry } from './handler-registry.js';
 
 export const IN_FLIGHT_REQUESTS_MAX_DEFAULT = 64;
-const PRODUCE_API_KEY = 0;
 /**
  * Record sets from this size on are written from where the log read them rather than copied
  * into the response; below it a copy costs less than another chunk in the writev.
@@ -175,7 +174,7 @@ export class Connection {
       log: this.log,
     };
     const complete = (response: unknown): void => {
-      if (apiKey === PRODUCE_API_KEY) dataPathBuffers.release(frame);
+      if (handler.releasesRequestBytes) dataPathBuffers.release(frame);
       slot.closeAfter = response === CLOSE_CONNECTION;
       slot.chunks = response === NO_RESPONSE || response === CLOSE_CONNECTION ? null : encodeResponse(codecs.response, apiKey, apiVersion, header.correlationId, response);
       this.flush();

@@ -96,6 +96,12 @@ export interface ApiHandler<Request, Response> {
   readonly minVersion: number;
   readonly maxVersion: number;
   /**
+   * True when the handler keeps no view of the request's bytes once it has answered: the
+   * connection may then give the request's frame buffer back to the data-path pool for reuse
+   * (connection.ts). Leave unset for handlers that keep request bytes (group metadata, ...).
+   */
+  readonly releasesRequestBytes?: boolean;
+  /**
    * Called synchronously when the request is decoded, in the order requests arrive on the
    * connection; work started before the first `await` (e.g. a log append) keeps that order.
    */

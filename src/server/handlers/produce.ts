@@ -48,6 +48,8 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
   apiKey: 0,
   minVersion: 3,
   maxVersion: 9,
+  // The records are written to the log before the answer; nothing keeps a view of the frame.
+  releasesRequestBytes: true,
   async handle(request, context) {
     const validAcks = request.acks === 0 || request.acks === 1 || request.acks === -1;
     const topics = request.topicData.map((topic) => ({
