@@ -208,7 +208,8 @@ export class BrokerNode implements ClusterServices {
   }
 
   partitionLog(topic: TopicState, partition: number): PartitionLog {
-    return this.logs.getOrCreate(topic.name, partition, topicLogConfig(this.config, topic.configs));
+    // The directory computes the config (configFor) only when it opens the log, not per request.
+    return this.logs.getOrCreate(topic.name, partition);
   }
 
   deleteTopic(name: string): Promise<PlanResult> {
