@@ -19,14 +19,13 @@
  */
 import {
   ConsumerProtocolAssignmentCodec,
+  ConsumerProtocolSubscriptionCodec,
   decodeConsumerProtocolAssignment,
-  encodeConsumerProtocolAssignment,
-  encodeConsumerProtocolSubscription,
   type ConsumerProtocolAssignment,
   type ConsumerProtocolSubscription,
 } from '../protocol/generated/messages/index.js';
+import { encodeVersioned } from '../protocol/message-codec.js';
 import { ProtocolReader } from '../protocol/reader.js';
-import { ProtocolWriter } from '../protocol/writer.js';
 
 export const CONSUMER_PROTOCOL_TYPE = 'consumer';
 
@@ -70,15 +69,9 @@ export function decodeConsumerAssignment(bytes: Uint8Array): ConsumerAssignment 
 }
 
 export function encodeConsumerAssignment(assignment: ConsumerProtocolAssignment, version = 0): Uint8Array {
-  const writer = new ProtocolWriter(64);
-  writer.writeInt16(version);
-  encodeConsumerProtocolAssignment(writer, assignment, version);
-  return writer.toUint8Array();
+  return encodeVersioned(ConsumerProtocolAssignmentCodec, assignment, version);
 }
 
 export function encodeConsumerSubscription(subscription: ConsumerProtocolSubscription, version = 0): Uint8Array {
-  const writer = new ProtocolWriter(64);
-  writer.writeInt16(version);
-  encodeConsumerProtocolSubscription(writer, subscription, version);
-  return writer.toUint8Array();
+  return encodeVersioned(ConsumerProtocolSubscriptionCodec, subscription, version);
 }
