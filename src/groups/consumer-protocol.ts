@@ -34,14 +34,9 @@ export function subscribedTopics(metadata: Uint8Array): string[] {
     const reader = new ProtocolReader(metadata);
     const version = reader.readInt16();
     if (version < 0) return [];
-    const count = reader.readInt32();
-    // Each name takes at least its 2-byte length: a larger count is garbage.
-    if (count < 0 || count * 2 > reader.remaining) return [];
-    const topics: string[] = [];
-    for (let index = 0; index < count; index++) {
-      topics.push(reader.readString(false));
-    }
-    return topics;
+    // Only the topics: what follows them is not needed (and not checked). Each name takes at
+    // least its 2-byte length, so a larger count is refused before anything is allocated.
+    return reader.readArray(false, 2, () => reader.readString(false));
   } catch {
     return [];
   }
