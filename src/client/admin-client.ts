@@ -25,6 +25,7 @@ import type {
 } from '../protocol/generated/messages/index.js';
 import { ErrorCode, KafkaError } from '../protocol/kafka-error.js';
 import { CONSUMER_PROTOCOL_TYPE, decodeConsumerAssignment } from '../groups/consumer-protocol.js';
+import { COORDINATOR_KEY_GROUP } from '../groups/internal-topics.js';
 import { partitionLags, type GroupMemberAssignment, type OffsetsByPartition, type PartitionLag, type TopicPartitions } from './consumer-lag.js';
 import { KafkaConnection } from './kafka-connection.js';
 
@@ -139,7 +140,7 @@ export class AdminClient {
   /** The broker coordinating a group (FindCoordinator, retried while the coordinator is not ready). */
   findCoordinator(groupId: string): Promise<BrokerAddress> {
     return this.retrying(async () => {
-      const response = await (await this.connection(this.bootstrap)).request<FindCoordinatorResponse>(VERSIONS.findCoordinator.apiKey, VERSIONS.findCoordinator.version, { key: groupId, keyType: 0 });
+      const response = await (await this.connection(this.bootstrap)).request<FindCoordinatorResponse>(VERSIONS.findCoordinator.apiKey, VERSIONS.findCoordinator.version, { key: groupId, keyType: COORDINATOR_KEY_GROUP });
       const errorCode = response.errorCode ?? ErrorCode.NONE;
       if (errorCode !== ErrorCode.NONE) throw kafkaErrorFor(errorCode, `FindCoordinator for group '${groupId}'${response.errorMessage ? ` (${response.errorMessage})` : ''}`);
       return { nodeId: response.nodeId ?? -1, host: response.host ?? '', port: response.port ?? -1 };

@@ -9,14 +9,12 @@
  * ("-"), whatever the log end. A committed offset past the log end (the log was truncated or
  * the topic re-created) gives a negative lag, shown as is, as Kafka shows it.
  */
+import type { TopicPartitions } from '../groups/group-calls.js';
+
+export type { TopicPartitions };
 
 /** topic -> partition -> offset. */
 export type OffsetsByPartition = ReadonlyMap<string, ReadonlyMap<number, bigint>>;
-
-export interface TopicPartitions {
-  readonly topic: string;
-  readonly partitions: readonly number[];
-}
 
 export interface GroupMemberAssignment {
   readonly memberId: string;

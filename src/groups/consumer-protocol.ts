@@ -19,14 +19,13 @@
  */
 import {
   ConsumerProtocolAssignmentCodec,
+  ConsumerProtocolSubscriptionCodec,
   decodeConsumerProtocolAssignment,
-  encodeConsumerProtocolAssignment,
-  encodeConsumerProtocolSubscription,
   type ConsumerProtocolAssignment,
   type ConsumerProtocolSubscription,
 } from '../protocol/generated/messages/index.js';
+import { encodeVersioned } from '../protocol/message-codec.js';
 import { ProtocolReader } from '../protocol/reader.js';
-import { ProtocolWriter } from '../protocol/writer.js';
 
 export const CONSUMER_PROTOCOL_TYPE = 'consumer';
 
@@ -35,14 +34,9 @@ export function subscribedTopics(metadata: Uint8Array): string[] {
     const reader = new ProtocolReader(metadata);
     const version = reader.readInt16();
     if (version < 0) return [];
-    const count = reader.readInt32();
-    // Each name takes at least its 2-byte length: a larger count is garbage.
-    if (count < 0 || count * 2 > reader.remaining) return [];
-    const topics: string[] = [];
-    for (let index = 0; index < count; index++) {
-      topics.push(reader.readString(false));
-    }
-    return topics;
+    // Only the topics: what follows them is not needed (and not checked). Each name takes at
+    // least its 2-byte length, so a larger count is refused before anything is allocated.
+    return reader.readArray(false, 2, () => reader.readString(false));
   } catch {
     return [];
   }
@@ -70,15 +64,9 @@ export function decodeConsumerAssignment(bytes: Uint8Array): ConsumerAssignment 
 }
 
 export function encodeConsumerAssignment(assignment: ConsumerProtocolAssignment, version = 0): Uint8Array {
-  const writer = new ProtocolWriter(64);
-  writer.writeInt16(version);
-  encodeConsumerProtocolAssignment(writer, assignment, version);
-  return writer.toUint8Array();
+  return encodeVersioned(ConsumerProtocolAssignmentCodec, assignment, version);
 }
 
 export function encodeConsumerSubscription(subscription: ConsumerProtocolSubscription, version = 0): Uint8Array {
-  const writer = new ProtocolWriter(64);
-  writer.writeInt16(version);
-  encodeConsumerProtocolSubscription(writer, subscription, version);
-  return writer.toUint8Array();
+  return encodeVersioned(ConsumerProtocolSubscriptionCodec, subscription, version);
 }

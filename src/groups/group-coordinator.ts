@@ -262,7 +262,7 @@ export class GroupCoordinator {
       try {
         await this.io.append(accepted.map((entry, index) => ({
           key: offsetKeyBytes(call.groupId, entry.topic, entry.partition),
-          value: offsetValueBytes({ offset: values[index]!.offset, leaderEpoch: values[index]!.leaderEpoch, metadata: values[index]!.metadata, commitTimestamp: BigInt(now), expireTimestamp: BigInt(expireTimestamp) }),
+          value: offsetValueBytes({ ...values[index]!, commitTimestamp: BigInt(now), expireTimestamp: BigInt(expireTimestamp) }),
         })));
       } catch (error) {
         const errorCode = storageErrorCode(error);

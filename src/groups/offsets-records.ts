@@ -9,17 +9,17 @@
  *
  * Written with value versions 3 (what Kafka 2.3+ writes); any version the specs define is read.
  */
+import { encodeVersioned } from '../protocol/message-codec.js';
 import { ProtocolReader } from '../protocol/reader.js';
-import { ProtocolWriter } from '../protocol/writer.js';
 import {
   decodeGroupMetadataKey,
   decodeGroupMetadataValue,
   decodeOffsetCommitKey,
   decodeOffsetCommitValue,
-  encodeGroupMetadataKey,
-  encodeGroupMetadataValue,
-  encodeOffsetCommitKey,
-  encodeOffsetCommitValue,
+  GroupMetadataKeyCodec,
+  GroupMetadataValueCodec,
+  OffsetCommitKeyCodec,
+  OffsetCommitValueCodec,
   type GroupMetadataValue,
   type OffsetCommitValue,
 } from '../protocol/generated/messages/index.js';
@@ -40,29 +40,22 @@ export interface OffsetsRecord {
   readonly value: Uint8Array | null;
 }
 
-function versioned(version: number, write: (writer: ProtocolWriter) => void): Uint8Array {
-  const writer = new ProtocolWriter(64);
-  writer.writeInt16(version);
-  write(writer);
-  return writer.bytes();
-}
-
 export function offsetKeyBytes(group: string, topic: string, partition: number): Uint8Array {
-  return versioned(OFFSET_KEY_VERSION, (writer) => encodeOffsetCommitKey(writer, { group, topic, partition }, OFFSET_KEY_VERSION));
+  return encodeVersioned(OffsetCommitKeyCodec, { group, topic, partition }, OFFSET_KEY_VERSION);
 }
 
 export function groupKeyBytes(group: string): Uint8Array {
-  return versioned(GROUP_KEY_VERSION, (writer) => encodeGroupMetadataKey(writer, { group }, GROUP_KEY_VERSION));
+  return encodeVersioned(GroupMetadataKeyCodec, { group }, GROUP_KEY_VERSION);
 }
 
 /** Version 3, or version 1 (as Kafka writes it) for an offset with an explicit expire timestamp. */
 export function offsetValueBytes(value: OffsetCommitValue): Uint8Array {
   const version = value.expireTimestamp !== undefined && value.expireTimestamp >= 0n ? EXPIRING_OFFSET_VALUE_VERSION : OFFSET_VALUE_VERSION;
-  return versioned(version, (writer) => encodeOffsetCommitValue(writer, value, version));
+  return encodeVersioned(OffsetCommitValueCodec, value, version);
 }
 
 export function groupValueBytes(value: GroupMetadataValue): Uint8Array {
-  return versioned(GROUP_VALUE_VERSION, (writer) => encodeGroupMetadataValue(writer, value, GROUP_VALUE_VERSION));
+  return encodeVersioned(GroupMetadataValueCodec, value, GROUP_VALUE_VERSION);
 }
 
 /** Decodes a key; undefined for a key version this broker does not know (skipped, as Kafka does). */

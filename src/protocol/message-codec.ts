@@ -4,7 +4,7 @@
  * ApiVersions derive its answer without knowing any message by name.
  */
 import type { ProtocolReader } from './reader.js';
-import type { ProtocolWriter } from './writer.js';
+import { ProtocolWriter } from './writer.js';
 
 export interface VersionRange {
   readonly lowest: number;
@@ -30,4 +30,16 @@ export interface MessageCodec<T> {
 
 export function isFlexibleVersion(codec: MessageCodec<unknown>, version: number): boolean {
   return codec.firstFlexibleVersion !== null && version >= codec.firstFlexibleVersion;
+}
+
+/**
+ * A struct as Kafka writes versioned data outside requests (consumer protocol subscriptions and
+ * assignments, __consumer_offsets keys and values): int16 version, then the struct in that
+ * version. A copy, safe to keep.
+ */
+export function encodeVersioned<T>(codec: MessageCodec<T>, value: T, version: number): Uint8Array {
+  const writer = new ProtocolWriter(64);
+  writer.writeInt16(version);
+  codec.encode(writer, value, version);
+  return writer.toUint8Array();
 }

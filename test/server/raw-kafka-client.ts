@@ -4,6 +4,7 @@
  * (garbage, oversize frames) to see what the broker does with them.
  */
 import net from 'node:net';
+import { CORRELATION_ID_AT, KafkaConnection } from '../../src/client/kafka-connection.js';
 import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
 import { codecsForApiKey, RequestHeaderCodec, ResponseHeaderCodec } from '../../src/protocol/generated/messages/index.js';
 import { requestHeaderVersion, responseHeaderVersion } from '../../src/protocol/headers.js';
@@ -65,14 +66,10 @@ export class RawKafkaClient {
 
   /** Sends a request that gets no response (Produce acks=0); returns its correlation id. */
   send(apiKey: number, apiVersion: number, body: unknown, clientId = 'raw-test'): number {
-    const codecs = codecsForApiKey(apiKey)!;
     const correlationId = this.nextCorrelationId++;
-    const writer = new ProtocolWriter();
-    writer.writeInt32(0);
-    RequestHeaderCodec.encode(writer, { requestApiKey: apiKey, requestApiVersion: apiVersion, correlationId, clientId }, requestHeaderVersion(apiKey, apiVersion));
-    codecs.request.encode(writer, body, apiVersion);
-    writer.patchInt32(0, writer.offset - 4);
-    this.socket.write(writer.toUint8Array());
+    const frame = KafkaConnection.encodeRequest(apiKey, apiVersion, body, clientId);
+    frame.writeInt32BE(correlationId, CORRELATION_ID_AT);
+    this.socket.write(frame);
     return correlationId;
   }
 

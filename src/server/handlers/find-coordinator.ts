@@ -3,13 +3,14 @@
  * (key type 1): the leader of its partition of __consumer_offsets / __transaction_state, created
  * on first use. v4 looks up several keys at once.
  */
+import { COORDINATOR_KEY_GROUP } from '../../groups/internal-topics.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import type { FindCoordinatorRequest, FindCoordinatorResponse } from '../../protocol/generated/messages/index.js';
 import type { Coordinator } from '../../protocol/generated/messages/find-coordinator-response.js';
 import { defineHandler, type RequestContext } from '../handler.js';
 
 async function locate(context: RequestContext, key: string, keyType: number): Promise<Coordinator> {
-  if (key === '') return { key, nodeId: -1, host: '', port: -1, errorCode: keyType === 0 ? ErrorCode.INVALID_GROUP_ID : ErrorCode.INVALID_REQUEST, errorMessage: 'empty key' };
+  if (key === '') return { key, nodeId: -1, host: '', port: -1, errorCode: keyType === COORDINATOR_KEY_GROUP ? ErrorCode.INVALID_GROUP_ID : ErrorCode.INVALID_REQUEST, errorMessage: 'empty key' };
   const found = await context.cluster.groups.findCoordinator(key, keyType);
   return {
     key,
@@ -26,7 +27,7 @@ export const findCoordinatorHandler = defineHandler<FindCoordinatorRequest, Find
   minVersion: 0,
   maxVersion: 4,
   async handle(request, context) {
-    const keyType = request.keyType ?? 0;
+    const keyType = request.keyType ?? COORDINATOR_KEY_GROUP;
     if (context.apiVersion >= 4) {
       const coordinators: Coordinator[] = [];
       for (const key of request.coordinatorKeys ?? []) coordinators.push(await locate(context, key, keyType));
