@@ -1,7 +1,7 @@
 /**
  * The group coordinator actor of one __consumer_offsets partition: a child of the broker actor
- * that leads the partition (same thread, so it shares the partition's open log). It replays the
- * partition when it starts, then takes calls from the broker's handlers one at a time through
+ * that leads the partition (same thread, so it reads the partition's open log in place; it writes
+ * through the partition's leader actor like any producer). It replays the partition when it starts, then takes calls from the broker's handlers one at a time through
  * its mailbox, and keeps one timer per group (member sessions, rebalance and join deadlines)
  * plus the periodic offsets expiry. The logic is GroupCoordinator's; this only moves messages.
  */
@@ -15,12 +15,16 @@ import type { OffsetsRecord } from './offsets-records.js';
 
 export interface CoordinatorActorArgs {
   readonly partition: number;
+  /** The partition's log, to replay at start (read in place). */
   readonly log: PartitionLog;
+  /**
+   * Appends a batch through the partition's leader actor, the log's only writer; resolves once
+   * it is written (and the high watermark has moved past it).
+   */
+  readonly append: (batch: Uint8Array) => Promise<unknown>;
   readonly settings: CoordinatorSettings;
   /** offsets.retention.check.interval.ms */
   readonly retentionCheckIntervalMs: number;
-  /** Called after each append (wakes fetches waiting on the partition). */
-  readonly appended: () => void;
 }
 
 const LOAD_READ_BYTES = 1 << 20;
@@ -58,9 +62,7 @@ function appendRecords(args: CoordinatorActorArgs, context: ActorContext) {
       baseSequence: -1,
       records: records.map((record, index) => ({ offsetDelta: index, timestampDelta: 0, key: record.key, value: record.value, headers: [] })),
     });
-    await args.log.append(batch);
-    args.log.setHighWatermark(args.log.logEndOffset);
-    args.appended();
+    await args.append(batch);
   };
 }
 

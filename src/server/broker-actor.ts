@@ -72,9 +72,9 @@ export class BrokerNode implements ClusterServices {
       get brokers() {
         return node.brokers;
       },
-      appendWaiters: this.appendWaiters,
       log,
       createTopic: (command) => this.createTopic(command),
+      appendRecords: (topic, partition, records) => this.appendRecords(topic, partition, records),
       spawnChild: (factory, childArgs) => actor.spawnChild(factory, childArgs),
       stopChild: (id) => actor.stopChild(id),
       send: (to, body) => actor.send(to, body),

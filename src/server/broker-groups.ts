@@ -16,7 +16,6 @@ import { PendingReplies } from '../runtime/pending-replies.js';
 import { coordinatorActor, type CoordinatorActorArgs } from '../groups/coordinator-actor.js';
 import type { GroupAnswer, GroupCall, ToCoordinator } from '../groups/group-calls.js';
 import { internalTopicSpec, OFFSETS_TOPIC, partitionForKey, topicForKeyType } from '../groups/internal-topics.js';
-import { partitionKey, type AppendWaiters } from './append-waiters.js';
 import type { BrokerConfig } from './broker-config.js';
 import type { CommandResult } from './cluster-messages.js';
 import type { CreateTopicCommand, TopicState } from './controller-state.js';
@@ -28,9 +27,10 @@ export interface GroupHost {
   readonly config: BrokerConfig;
   readonly controller: MetadataView;
   readonly brokers: readonly BrokerEndpoint[];
-  readonly appendWaiters: AppendWaiters;
   readonly log: Logger;
   createTopic(command: Omit<CreateTopicCommand, 'topicId'>): Promise<CommandResult>;
+  /** Appends through the partition's leader actor (partition-leaders.ts). */
+  appendRecords(topic: string, partition: number, records: Uint8Array): Promise<unknown>;
   /** The broker actor's own capabilities: children on its thread, and sends as itself. */
   spawnChild(factory: ActorFactory, args: unknown): Address;
   stopChild(id: Address): Promise<void>;
@@ -106,7 +106,7 @@ export class BrokerGroups {
         offsetMetadataMaxBytes: groups.offsetMetadataMaxBytes,
       },
       retentionCheckIntervalMs: groups.offsetsRetentionCheckIntervalMs,
-      appended: () => this.host.appendWaiters.notify(partitionKey(OFFSETS_TOPIC, partition)),
+      append: (batch) => this.host.appendRecords(OFFSETS_TOPIC, partition, batch),
     };
     this.coordinators.set(partition, this.host.spawnChild(coordinatorActor, args));
   }

@@ -48,7 +48,12 @@ class Harness {
 
   constructor(readonly directory: string) {
     this.log = new PartitionLog({ directory, config: withTopicConfigs(DEFAULT_LOG_CONFIG, { 'cleanup.policy': 'compact' }), now: () => this.runtime.nowMs });
-    const args: CoordinatorActorArgs = { partition: 0, log: this.log, settings: SETTINGS, retentionCheckIntervalMs: 10_000, appended: () => undefined };
+    // As the partition's leader actor appends: written, then the high watermark moves past it.
+    const append = async (batch: Uint8Array) => {
+      const result = await this.log.append(batch);
+      this.log.setHighWatermark(result.lastOffset + 1);
+    };
+    const args: CoordinatorActorArgs = { partition: 0, log: this.log, append, settings: SETTINGS, retentionCheckIntervalMs: 10_000 };
     this.broker = this.runtime.spawn(brokerStandIn, { coordinator: () => this.coordinator, answers: this.answers });
     this.coordinator = this.runtime.spawn(coordinatorActor, args);
   }
