@@ -288,7 +288,7 @@ function isValidateOnly(command: ControllerCommand): boolean {
  * Puts every partition directory under the broker that leads it (see the header comment). A
  * directory whose topic the metadata log does not know is left where it is.
  */
-export function arrangeBrokerDirectories(dataDirectory: string, controller: Controller, log: Logger): void {
+function arrangeBrokerDirectories(dataDirectory: string, controller: Controller, log: Logger): void {
   const rootClean = existsSync(path.join(dataDirectory, CLEAN_SHUTDOWN_FILE));
   const move = (from: string, name: string, fromClean: boolean): void => {
     const match = PARTITION_DIRECTORY.exec(name);

@@ -31,7 +31,7 @@ export const METADATA_LOG_FILE = 'samsa-metadata.jsonl';
 export const CONTROLLER_NODE_ID = 0;
 
 /** A random Kafka uuid; like Kafka's Uuid.randomUuid, never one starting with '-'. */
-export function randomUuid(): string {
+function randomUuid(): string {
   for (;;) {
     const uuid = uuidFromBytes(randomBytes(16));
     if (!uuid.startsWith('-') && uuid !== 'AAAAAAAAAAAAAAAAAAAAAA' && uuid !== 'AAAAAAAAAAAAAAAAAAAAAQ') return uuid;

@@ -27,7 +27,7 @@ function listItems(value: string): string[] {
 }
 
 /** The topic's explicit configs after the operations, or the first operation's error. */
-export function applyOperations(topic: TopicState, broker: BrokerConfig, operations: readonly AlterableConfig[]): TopicConfigsChange {
+function applyOperations(topic: TopicState, broker: BrokerConfig, operations: readonly AlterableConfig[]): TopicConfigsChange {
   const configs: Record<string, string> = { ...topic.configs };
   for (const { name, configOperation, value } of operations) {
     if (configOperation < ConfigOperation.SET || configOperation > ConfigOperation.SUBTRACT) {
