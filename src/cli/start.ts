@@ -31,9 +31,9 @@ export interface StartOptions {
   overrides: [string, string][];
 }
 
-function positiveInteger(flag: string, text: string | undefined, min: number): number {
+function positiveInteger(flag: string, text: string): number {
   const value = Number(text);
-  if (text === undefined || !Number.isInteger(value) || value < min) throw new Error(`${flag} needs an integer of at least ${min}, got ${text ?? 'nothing'}`);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${flag} needs an integer of at least 1, got ${text}`);
   return value;
 }
 
@@ -56,8 +56,8 @@ export function parseStartArgs(argv: string[]): StartOptions {
     };
     switch (flag) {
       case '--data-dir': options.dataDirectory = needValue(); break;
-      case '--port': options.port = positiveInteger(flag, needValue(), 1); break;
-      case '--brokers': options.brokerCount = positiveInteger(flag, needValue(), 1); break;
+      case '--port': options.port = positiveInteger(flag, needValue()); break;
+      case '--brokers': options.brokerCount = positiveInteger(flag, needValue()); break;
       case '--host': options.advertisedHost = needValue(); break;
       case '--config': options.configFile = needValue(); break;
       case '--override': options.overrides.push(parseOverride(needValue())); break;

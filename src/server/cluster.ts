@@ -28,6 +28,7 @@ import type { Logger } from 'pino';
 import { CLEAN_SHUTDOWN_FILE } from '../log/log-directory.js';
 import type { ActorFactory, Address } from '../runtime/actor.js';
 import { createLogger } from '../runtime/logger.js';
+import { PendingReplies } from '../runtime/pending-replies.js';
 import { ThreadRuntime } from '../runtime/thread-runtime.js';
 import { DEFAULT_BROKER_CONFIG, topicLogConfig, type BrokerConfig } from './broker-config.js';
 import { brokerDirectoryName, type BrokerActorArgs, type CommandResult, type ControllerCommand, type PartitionInfo, type ToBroker, type ToController } from './cluster-messages.js';
@@ -54,6 +55,8 @@ const BROKER_DIRECTORY = /^broker-(\d+)$/;
 /** A broker that does not ack a metadata change within this is not waited for (it re-registers). */
 const APPLY_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 15_000;
+/** A broker that does not answer an inspection within this counts as not having the partition. */
+const INSPECT_TIMEOUT_MS = 5_000;
 
 interface PendingChange {
   readonly waiting: Set<number>;
@@ -68,8 +71,7 @@ export class Cluster {
   private readonly changes = new Map<number, PendingChange>();
   private readonly stopped = new Map<number, boolean>();
   private nextSeq = 1;
-  private nextInspect = 1;
-  private readonly inspections = new Map<number, (info: PartitionInfo | null) => void>();
+  private readonly inspections = new PendingReplies<PartitionInfo | null>();
   private controllerAddress: Address = 0;
   private allRegistered: (() => void) | undefined;
   private startFailed: ((error: Error) => void) | undefined;
@@ -119,19 +121,17 @@ export class Cluster {
 
   /**
    * The log of a partition as the broker that has it open sees it; undefined if none has (a
-   * broker that does not answer within 5 s counts as not having it).
+   * broker that does not answer within INSPECT_TIMEOUT_MS counts as not having it).
    */
   async partitionInfo(topic: string, partition: number): Promise<PartitionInfo | undefined> {
-    const answers = await Promise.all([...this.registered.values()].map(({ address }) => new Promise<PartitionInfo | null>((resolve) => {
-      const inspectId = this.nextInspect++;
-      const timer = setTimeout(() => this.inspections.get(inspectId)?.(null), 5_000);
-      this.inspections.set(inspectId, (info) => {
-        clearTimeout(timer);
-        this.inspections.delete(inspectId);
-        resolve(info);
-      });
-      void this.runtime.sendAs(this.controllerAddress, address, { type: 'inspect', inspectId, topic, partition } satisfies ToBroker);
-    })));
+    const ask = (address: Address): Promise<PartitionInfo | null> => {
+      let timer: NodeJS.Timeout | undefined;
+      return this.inspections.request((inspectId) => {
+        timer = setTimeout(() => this.inspections.settle(inspectId, null), INSPECT_TIMEOUT_MS);
+        return this.runtime.sendAs(this.controllerAddress, address, { type: 'inspect', inspectId, topic, partition } satisfies ToBroker);
+      }).catch(() => null).finally(() => clearTimeout(timer));
+    };
+    const answers = await Promise.all([...this.registered.values()].map(({ address }) => ask(address)));
     return answers.find((info) => info !== null) ?? undefined;
   }
 
@@ -222,7 +222,7 @@ export class Cluster {
           break;
         }
         case 'inspected':
-          this.inspections.get(body.inspectId)?.(body.info);
+          this.inspections.settle(body.inspectId, body.info);
           break;
         case 'stopped':
           this.stopped.set(body.nodeId, body.clean);
@@ -288,7 +288,7 @@ function isValidateOnly(command: ControllerCommand): boolean {
  * Puts every partition directory under the broker that leads it (see the header comment). A
  * directory whose topic the metadata log does not know is left where it is.
  */
-export function arrangeBrokerDirectories(dataDirectory: string, controller: Controller, log: Logger): void {
+function arrangeBrokerDirectories(dataDirectory: string, controller: Controller, log: Logger): void {
   const rootClean = existsSync(path.join(dataDirectory, CLEAN_SHUTDOWN_FILE));
   const move = (from: string, name: string, fromClean: boolean): void => {
     const match = PARTITION_DIRECTORY.exec(name);

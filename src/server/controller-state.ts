@@ -59,7 +59,7 @@ export const EMPTY_CONTROLLER_STATE: ControllerState = { clusterId: undefined, t
 export const PARTITIONS_PER_TOPIC_MAX = 10_000;
 
 /** Kafka's rules for topic names (Topic.validate): length, characters, no "." or "..". */
-export const TOPIC_NAME_BYTES_MAX = 249;
+const TOPIC_NAME_BYTES_MAX = 249;
 const TOPIC_NAME_PATTERN = /^[a-zA-Z0-9._-]+$/;
 
 export function topicNameError(name: string): string | undefined {

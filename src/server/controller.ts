@@ -20,9 +20,10 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { uuidFromBytes } from '../protocol/uuid.js';
 import {
-  applyRecord, EMPTY_CONTROLLER_STATE, planAlterTopicConfigs, planCreatePartitions, planCreateTopic, planDeleteTopic, planReassignMissingLeaders,
+  planAlterTopicConfigs, planCreatePartitions, planCreateTopic, planDeleteTopic, planReassignMissingLeaders,
   type ControllerState, type CreatePartitionsCommand, type CreateTopicCommand, type MetadataRecord, type PlanResult, type TopicState,
 } from './controller-state.js';
+import { MetadataCache } from './metadata-cache.js';
 
 export const METADATA_LOG_FILE = 'samsa-metadata.jsonl';
 
@@ -30,7 +31,7 @@ export const METADATA_LOG_FILE = 'samsa-metadata.jsonl';
 export const CONTROLLER_NODE_ID = 0;
 
 /** A random Kafka uuid; like Kafka's Uuid.randomUuid, never one starting with '-'. */
-export function randomUuid(): string {
+function randomUuid(): string {
   for (;;) {
     const uuid = uuidFromBytes(randomBytes(16));
     if (!uuid.startsWith('-') && uuid !== 'AAAAAAAAAAAAAAAAAAAAAA' && uuid !== 'AAAAAAAAAAAAAAAAAAAAAQ') return uuid;
@@ -38,8 +39,8 @@ export function randomUuid(): string {
 }
 
 export class Controller {
-  private current: ControllerState = EMPTY_CONTROLLER_STATE;
-  private readonly topicsById = new Map<string, TopicState>();
+  /** Applies committed records and indexes topics by id, as each broker's cache does. */
+  private readonly metadata = new MetadataCache();
   private fd: number | undefined;
 
   private constructor(readonly file: string, readonly brokerCount: number, private readonly log?: Logger) {}
@@ -48,8 +49,8 @@ export class Controller {
   static open(dataDirectory: string, brokerCount: number, log?: Logger): Controller {
     const controller = new Controller(path.join(dataDirectory, METADATA_LOG_FILE), brokerCount, log);
     controller.replay();
-    if (controller.current.clusterId === undefined) controller.commit([{ type: 'cluster-created', clusterId: randomUuid() }]);
-    const moves = planReassignMissingLeaders(controller.current, brokerCount);
+    if (controller.state.clusterId === undefined) controller.commit([{ type: 'cluster-created', clusterId: randomUuid() }]);
+    const moves = planReassignMissingLeaders(controller.state, brokerCount);
     if (moves.length > 0) {
       log?.info({ topics: moves.length, brokerCount }, 'moving leaders of partitions whose broker no longer exists');
       controller.commit(moves);
@@ -58,46 +59,46 @@ export class Controller {
   }
 
   get state(): ControllerState {
-    return this.current;
+    return this.metadata.state;
   }
 
   get clusterId(): string {
-    return this.current.clusterId!;
+    return this.metadata.clusterId;
   }
 
   topic(name: string): TopicState | undefined {
-    return this.current.topics.get(name);
+    return this.metadata.topic(name);
   }
 
   topicById(topicId: string): TopicState | undefined {
-    return this.topicsById.get(topicId);
+    return this.metadata.topicById(topicId);
   }
 
   topics(): IterableIterator<TopicState> {
-    return this.current.topics.values();
+    return this.metadata.topics();
   }
 
   /** Validates and, unless `validateOnly`, durably creates a topic. */
   createTopic(command: Omit<CreateTopicCommand, 'topicId'>, validateOnly = false): PlanResult & { topic?: TopicState } {
-    const plan = planCreateTopic(this.current, { ...command, topicId: randomUuid() }, this.brokerCount);
+    const plan = planCreateTopic(this.state, { ...command, topicId: randomUuid() }, this.brokerCount);
     if ('error' in plan || validateOnly) return plan;
     this.commit(plan.records);
-    return { ...plan, topic: this.current.topics.get(command.name)! };
+    return { ...plan, topic: this.metadata.topic(command.name)! };
   }
 
   /** Durably removes a topic from the metadata (its logs are the caller's to delete). */
   deleteTopic(name: string): PlanResult {
-    return this.carryOut(planDeleteTopic(this.current, name), false);
+    return this.carryOut(planDeleteTopic(this.state, name), false);
   }
 
   /** Validates and, unless `validateOnly`, durably adds partitions to a topic. */
   createPartitions(command: CreatePartitionsCommand, validateOnly = false): PlanResult {
-    return this.carryOut(planCreatePartitions(this.current, command, this.brokerCount), validateOnly);
+    return this.carryOut(planCreatePartitions(this.state, command, this.brokerCount), validateOnly);
   }
 
   /** Replaces a topic's explicit configs (already validated by the caller). */
   alterTopicConfigs(name: string, configs: Readonly<Record<string, string>>, validateOnly = false): PlanResult {
-    return this.carryOut(planAlterTopicConfigs(this.current, name, configs), validateOnly);
+    return this.carryOut(planAlterTopicConfigs(this.state, name, configs), validateOnly);
   }
 
   close(): void {
@@ -116,17 +117,7 @@ export class Controller {
     this.fd ??= openSync(this.file, 'a');
     writeSync(this.fd, text);
     fsyncSync(this.fd);
-    for (const record of records) this.apply(record);
-  }
-
-  private apply(record: MetadataRecord): void {
-    const before = 'name' in record ? this.current.topics.get(record.name) : undefined;
-    this.current = applyRecord(this.current, record);
-    if (!('name' in record)) return;
-    // Keep the by-id index pointing at the topic's current state, or at nothing once deleted.
-    const after = this.current.topics.get(record.name);
-    if (before && before !== after) this.topicsById.delete(before.topicId);
-    if (after) this.topicsById.set(after.topicId, after);
+    for (const record of records) this.metadata.apply(record);
   }
 
   private replay(): void {
@@ -144,7 +135,7 @@ export class Controller {
         }
       }
       if (!record) break;
-      this.apply(record);
+      this.metadata.apply(record);
       position = end + 1;
     }
     if (position < bytes.byteLength) {

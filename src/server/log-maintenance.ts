@@ -8,7 +8,7 @@
 import type { Logger } from 'pino';
 import type { LogDirectory } from '../log/log-directory.js';
 
-export const CHECKPOINT_INTERVAL_MS = 60_000;
+const CHECKPOINT_INTERVAL_MS = 60_000;
 
 export class LogMaintenance {
   private timer: NodeJS.Timeout | undefined;

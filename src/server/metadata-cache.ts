@@ -3,9 +3,10 @@
  *
  * The controller sends each broker a snapshot when it registers, then every record it commits
  * (Kafka's UpdateMetadata); the cache applies them with the same pure `applyRecord` the
- * controller uses, so both hold the same state. Handlers read it locally.
+ * controller uses, so both hold the same state. Handlers read it locally. The controller keeps
+ * its own state in one too, starting empty and replaying the metadata log into it.
  */
-import { applyRecord, type ControllerState, type MetadataRecord, type TopicState } from './controller-state.js';
+import { applyRecord, EMPTY_CONTROLLER_STATE, type ControllerState, type MetadataRecord, type TopicState } from './controller-state.js';
 import type { MetadataView } from './handler.js';
 
 /** The controller's state as plain data (msgpackr carries no Map or Set). */
@@ -29,7 +30,12 @@ export class MetadataCache implements MetadataView {
   private current: ControllerState;
   private readonly topicsById = new Map<string, TopicState>();
 
-  constructor(snapshot: MetadataSnapshot) {
+  /** No snapshot: the empty state, before any record. */
+  constructor(snapshot?: MetadataSnapshot) {
+    if (!snapshot) {
+      this.current = EMPTY_CONTROLLER_STATE;
+      return;
+    }
     this.current = {
       clusterId: snapshot.clusterId,
       topics: new Map(snapshot.topics.map((topic) => [topic.name, topic])),
@@ -63,6 +69,7 @@ export class MetadataCache implements MetadataView {
     const before = 'name' in record ? this.current.topics.get(record.name) : undefined;
     this.current = applyRecord(this.current, record);
     if (!('name' in record)) return;
+    // Keep the by-id index pointing at the topic's current state, or at nothing once deleted.
     const after = this.current.topics.get(record.name);
     if (before && before !== after) this.topicsById.delete(before.topicId);
     if (after) this.topicsById.set(after.topicId, after);

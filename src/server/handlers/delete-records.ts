@@ -14,7 +14,7 @@ import type { DeleteRecordsPartitionResult } from '../../protocol/generated/mess
 import { defineHandler, type RequestContext } from '../handler.js';
 import { errorCodeOf, leaderPartition } from '../partition-lookup.js';
 
-export const HIGH_WATERMARK_OFFSET = -1n;
+const HIGH_WATERMARK_OFFSET = -1n;
 
 async function deleteBefore(context: RequestContext, topic: string, partitionIndex: number, offset: bigint): Promise<DeleteRecordsPartitionResult> {
   const failed = (errorCode: number): DeleteRecordsPartitionResult => ({ partitionIndex, lowWatermark: -1n, errorCode });

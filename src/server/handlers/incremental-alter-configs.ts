@@ -10,28 +10,24 @@
  * default) and apply to list configs only (INVALID_CONFIG otherwise). The result is validated
  * and stored as AlterConfigs stores it: in the metadata log, applied to the partition logs.
  */
-import { ErrorCode, type ErrorCodeName } from '../../protocol/generated/error-codes.js';
 import type { IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse } from '../../protocol/generated/messages/index.js';
 import type { AlterableConfig, AlterConfigsResource } from '../../protocol/generated/messages/incremental-alter-configs-request.js';
-import type { AlterConfigsResourceResponse } from '../../protocol/generated/messages/incremental-alter-configs-response.js';
 import { TOPIC_CONFIG_KEYS } from '../../log/log-config.js';
 import { topicLogConfig, type BrokerConfig } from '../broker-config.js';
-import { duplicateConfigName, refuseBrokerChange, resolveConfigResource, resourceCounts } from '../config-resources.js';
+import { alterConfigResources, type ConfigAlteration, type TopicConfigsChange } from '../config-resources.js';
 import type { TopicState } from '../controller-state.js';
 import { ConfigType, formatConfigValue, TOPIC_CONFIG_INFO } from '../described-configs.js';
-import { defineHandler, type RequestContext } from '../handler.js';
+import { defineHandler } from '../handler.js';
 
 /** Kafka's AlterConfigOp.OpType values. */
 export const ConfigOperation = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
-
-type Changed = { configs: Record<string, string> } | { error: ErrorCodeName; message: string };
 
 function listItems(value: string): string[] {
   return value.split(',').map((item) => item.trim()).filter((item) => item !== '');
 }
 
 /** The topic's explicit configs after the operations, or the first operation's error. */
-export function applyOperations(topic: TopicState, broker: BrokerConfig, operations: readonly AlterableConfig[]): Changed {
+function applyOperations(topic: TopicState, broker: BrokerConfig, operations: readonly AlterableConfig[]): TopicConfigsChange {
   const configs: Record<string, string> = { ...topic.configs };
   for (const { name, configOperation, value } of operations) {
     if (configOperation < ConfigOperation.SET || configOperation > ConfigOperation.SUBTRACT) {
@@ -60,35 +56,15 @@ export function applyOperations(topic: TopicState, broker: BrokerConfig, operati
   return { configs };
 }
 
-async function alterResource(resource: AlterConfigsResource, validateOnly: boolean, duplicated: boolean, context: RequestContext): Promise<AlterConfigsResourceResponse> {
-  const { resourceType, resourceName } = resource;
-  const answer = (error?: ErrorCodeName, message?: string): AlterConfigsResourceResponse =>
-    ({ errorCode: error ? ErrorCode[error] : ErrorCode.NONE, errorMessage: message ?? null, resourceType, resourceName });
-  if (duplicated) return answer('INVALID_REQUEST', `resource '${resourceName}' appears more than once in the request`);
-  const found = resolveConfigResource(resourceType, resourceName, context);
-  if (found.kind === 'error') return answer(found.error, found.message);
-  const duplicate = duplicateConfigName(resource.configs);
-  if (duplicate !== undefined) return answer('INVALID_REQUEST', `config '${duplicate}' appears more than once`);
-  if (found.kind === 'broker') {
-    const refused = refuseBrokerChange(resource.configs.length);
-    return refused ? answer(refused.error, refused.message) : answer();
-  }
-  const changed = applyOperations(found.topic, context.cluster.config, resource.configs);
-  if ('error' in changed) return answer(changed.error, changed.message);
-  const result = await context.cluster.alterTopicConfigs(found.topic.name, changed.configs, validateOnly);
-  if ('error' in result) return answer(result.error, result.message);
-  if (!validateOnly) context.log.info({ topic: found.topic.name, configs: changed.configs }, 'topic configs changed');
-  return answer();
-}
-
 export const incrementalAlterConfigsHandler = defineHandler<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse>({
   apiKey: 44,
   minVersion: 0,
   maxVersion: 1,
   async handle(request, context) {
-    const count = resourceCounts(request.resources);
-    const responses: AlterConfigsResourceResponse[] = [];
-    for (const resource of request.resources) responses.push(await alterResource(resource, request.validateOnly, count(resource) > 1, context));
-    return { throttleTimeMs: 0, responses };
+    const alteration: ConfigAlteration<AlterConfigsResource> = {
+      topicConfigs: (resource, topic) => applyOperations(topic, context.cluster.config, resource.configs),
+      logMessage: 'topic configs changed',
+    };
+    return { throttleTimeMs: 0, responses: await alterConfigResources(request.resources, request.validateOnly, context, alteration) };
   },
 });

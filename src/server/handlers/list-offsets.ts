@@ -16,9 +16,9 @@ import type { ListOffsetsPartitionResponse } from '../../protocol/generated/mess
 import { defineHandler, type RequestContext } from '../handler.js';
 import { errorCodeOf, leaderPartition } from '../partition-lookup.js';
 
-export const EARLIEST_TIMESTAMP = -2n;
-export const LATEST_TIMESTAMP = -1n;
-export const MAX_TIMESTAMP = -3n;
+const EARLIEST_TIMESTAMP = -2n;
+const LATEST_TIMESTAMP = -1n;
+const MAX_TIMESTAMP = -3n;
 
 function lookup(context: RequestContext, topic: string, partitionIndex: number, timestamp: bigint, currentLeaderEpoch: number): ListOffsetsPartitionResponse {
   const withEpoch = (answer: ListOffsetsPartitionResponse, leaderEpoch: number): ListOffsetsPartitionResponse =>
