@@ -65,6 +65,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { KafkaConnection } from '../src/client/kafka-connection.js';
 import type { CreateTopicsResponse } from '../src/protocol/generated/messages/index.js';
 import { BenchWorker, withTimeout } from './bench-worker.js';
 import { printProfile, summarizeProfiles } from './broker-workers/cpu-profile.js';
@@ -79,7 +80,7 @@ import type {
   Report,
   Target,
 } from './broker-workers/load-worker.js';
-import { buildBatch, machineBusyTicks, pageCacheState, SetupClient } from './broker-workers/wire.js';
+import { buildBatch, CLIENT_ID, machineBusyTicks, pageCacheState } from './broker-workers/wire.js';
 import { scratchDirectory } from './scratch-directory.js';
 
 const SCALE = Number(process.env.SAMSA_BENCH_SCALE ?? '1');
@@ -269,7 +270,7 @@ function clockTicksPerS(): number {
 }
 
 let topicCount = 0;
-async function createTopic(client: SetupClient, prefix: string): Promise<string> {
+async function createTopic(client: KafkaConnection, prefix: string): Promise<string> {
   const name = `${prefix}-${topicCount++}`;
   const response = await client.request<CreateTopicsResponse>(19, 7, {
     topics: [{ name, numPartitions: -1, replicationFactor: -1, assignments: Array.from({ length: BROKERS }, (_, i) => ({ partitionIndex: i, brokerIds: [i] })), configs: [] }],
@@ -314,7 +315,7 @@ async function main(): Promise<void> {
   const broker = await startBroker();
   const sink = await startSink();
   console.log(`broker pid ${broker.child.pid} on ports ${broker.ports.join(', ')}; discard sink pid ${sink.child.pid} on port ${sink.port}`);
-  const setup = await SetupClient.connect(broker.ports[0]!, HOST);
+  const setup = await KafkaConnection.connect({ host: HOST, port: broker.ports[0]!, clientId: CLIENT_ID, timeoutMs: 0 });
   const producer = new LoadWorker('producer');
   const consumer = new LoadWorker('consumer');
   const brokerPid = broker.child.pid!;

@@ -29,10 +29,10 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import { parentPort } from 'node:worker_threads';
+import { CORRELATION_ID_AT } from '../../src/client/kafka-connection.js';
 import { FrameReader } from './frame-reader.js';
 import {
   buildBatch,
-  CORRELATION_ID_AT,
   epochMs,
   fetchFrame,
   machineBusyTicks,
