@@ -60,7 +60,7 @@
  *   SAMSA_BENCH_PROFILE_TOP       rows per CPU-profile table (default 25)
  *   SAMSA_BENCH_TIMEOUT_MS        global timeout (default 230 s)
  */
-import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -80,8 +80,8 @@ import type {
   Report,
   Target,
 } from './broker-workers/load-worker.js';
-import { buildBatch, CLIENT_ID, machineBusyTicks, pageCacheState } from './broker-workers/wire.js';
-import { scratchDirectory } from './scratch-directory.js';
+import { buildBatch, CLIENT_ID, clockTicksPerS, machineBusyTicks, pageCacheState } from './broker-workers/wire.js';
+import { runBench, scratchDirectory } from './scratch-directory.js';
 
 const SCALE = Number(process.env.SAMSA_BENCH_SCALE ?? '1');
 if (!(SCALE > 0 && SCALE <= 4)) throw new Error(`SAMSA_BENCH_SCALE must be in (0, 4], got ${process.env.SAMSA_BENCH_SCALE}`);
@@ -141,8 +141,6 @@ function killChildren(signal: NodeJS.Signals): void {
 
 const scratch = scratchDirectory('samsa-bench-broker-', GLOBAL_TIMEOUT_MS, () => killChildren('SIGKILL'));
 const dataDir = scratch.path;
-const cleanup = scratch.cleanup;
-
 
 interface Broker {
   child: ChildProcess;
@@ -259,14 +257,6 @@ const cpuCols = (r: { cpuCores: number[]; sysCores: number[]; topThreadCores: nu
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-function clockTicksPerS(): number {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
 }
 
 let topicCount = 0;
@@ -585,14 +575,4 @@ async function main(): Promise<void> {
   console.log(JSON.stringify(summary));
 }
 
-main()
-  .catch((error: unknown) => {
-    console.error('bench failed:', error);
-    process.exitCode = 1;
-  })
-  .finally(() => {
-    scratch.disarm();
-    cleanup();
-    // Worker threads left running by a failure would keep the process alive.
-    if (process.exitCode) process.exit();
-  });
+runBench(main, scratch);

@@ -6,6 +6,7 @@
  *
  * Versions: Produce v9 and Fetch v12 (the highest Samsa serves; both flexible, request header v2).
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { crc32c } from '@node-rs/crc32';
 import { CORRELATION_ID_AT, KafkaConnection } from '../../src/client/kafka-connection.js';
@@ -41,6 +42,15 @@ export function machineBusyTicks(): number {
     return fields[0]! + fields[1]! + fields[2]! + fields[5]! + fields[6]! + fields[7]!;
   } catch {
     return NaN;
+  }
+}
+
+/** The kernel's clock ticks per second (USER_HZ), the unit of /proc CPU times. */
+export function clockTicksPerS(): number {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
   }
 }
 
