@@ -60,11 +60,12 @@
  *   SAMSA_BENCH_PROFILE_TOP       rows per CPU-profile table (default 25)
  *   SAMSA_BENCH_TIMEOUT_MS        global timeout (default 230 s)
  */
-import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { KafkaConnection } from '../src/client/kafka-connection.js';
 import type { CreateTopicsResponse } from '../src/protocol/generated/messages/index.js';
 import { BenchWorker, withTimeout } from './bench-worker.js';
 import { printProfile, summarizeProfiles } from './broker-workers/cpu-profile.js';
@@ -79,8 +80,8 @@ import type {
   Report,
   Target,
 } from './broker-workers/load-worker.js';
-import { buildBatch, machineBusyTicks, pageCacheState, SetupClient } from './broker-workers/wire.js';
-import { scratchDirectory } from './scratch-directory.js';
+import { buildBatch, CLIENT_ID, clockTicksPerS, machineBusyTicks, pageCacheState } from './broker-workers/wire.js';
+import { runBench, scratchDirectory } from './scratch-directory.js';
 
 const SCALE = Number(process.env.SAMSA_BENCH_SCALE ?? '1');
 if (!(SCALE > 0 && SCALE <= 4)) throw new Error(`SAMSA_BENCH_SCALE must be in (0, 4], got ${process.env.SAMSA_BENCH_SCALE}`);
@@ -140,8 +141,6 @@ function killChildren(signal: NodeJS.Signals): void {
 
 const scratch = scratchDirectory('samsa-bench-broker-', GLOBAL_TIMEOUT_MS, () => killChildren('SIGKILL'));
 const dataDir = scratch.path;
-const cleanup = scratch.cleanup;
-
 
 interface Broker {
   child: ChildProcess;
@@ -260,16 +259,8 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-function clockTicksPerS(): number {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-}
-
 let topicCount = 0;
-async function createTopic(client: SetupClient, prefix: string): Promise<string> {
+async function createTopic(client: KafkaConnection, prefix: string): Promise<string> {
   const name = `${prefix}-${topicCount++}`;
   const response = await client.request<CreateTopicsResponse>(19, 7, {
     topics: [{ name, numPartitions: -1, replicationFactor: -1, assignments: Array.from({ length: BROKERS }, (_, i) => ({ partitionIndex: i, brokerIds: [i] })), configs: [] }],
@@ -314,7 +305,7 @@ async function main(): Promise<void> {
   const broker = await startBroker();
   const sink = await startSink();
   console.log(`broker pid ${broker.child.pid} on ports ${broker.ports.join(', ')}; discard sink pid ${sink.child.pid} on port ${sink.port}`);
-  const setup = await SetupClient.connect(broker.ports[0]!, HOST);
+  const setup = await KafkaConnection.connect({ host: HOST, port: broker.ports[0]!, clientId: CLIENT_ID, timeoutMs: 0 });
   const producer = new LoadWorker('producer');
   const consumer = new LoadWorker('consumer');
   const brokerPid = broker.child.pid!;
@@ -584,14 +575,4 @@ async function main(): Promise<void> {
   console.log(JSON.stringify(summary));
 }
 
-main()
-  .catch((error: unknown) => {
-    console.error('bench failed:', error);
-    process.exitCode = 1;
-  })
-  .finally(() => {
-    scratch.disarm();
-    cleanup();
-    // Worker threads left running by a failure would keep the process alive.
-    if (process.exitCode) process.exit();
-  });
+runBench(main, scratch);

@@ -42,7 +42,6 @@
  *   SAMSA_BENCH_REBALANCE     0: skip case 2
  *   SAMSA_BENCH_TIMEOUT_MS    global timeout (default 180 s)
  */
-import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -51,10 +50,10 @@ import { ErrorCode } from '../src/protocol/generated/error-codes.js';
 import type { ApiVersionsResponse, CreateTopicsResponse, FindCoordinatorResponse, HeartbeatResponse, OffsetCommitResponse, OffsetFetchResponse } from '../src/protocol/generated/messages/index.js';
 import { brokerConfigFrom } from '../src/server/broker-config.js';
 import { Cluster } from '../src/server/cluster.js';
-import { machineBusyTicks } from './broker-workers/wire.js';
+import { clockTicksPerS, machineBusyTicks } from './broker-workers/wire.js';
 import { closedLoop, type ClosedLoopResult } from './group-clients/closed-loop.js';
 import { BenchMember, HEARTBEAT } from './group-clients/member.js';
-import { scratchDirectory } from './scratch-directory.js';
+import { runBench, scratchDirectory } from './scratch-directory.js';
 
 const SCALE = Number(process.env.SAMSA_BENCH_SCALE ?? '1');
 if (!(SCALE > 0 && SCALE <= 4)) throw new Error(`SAMSA_BENCH_SCALE must be in (0, 4], got ${process.env.SAMSA_BENCH_SCALE}`);
@@ -91,7 +90,6 @@ process.env.SAMSA_LOG_LEVEL ??= 'warn';
 
 const scratch = scratchDirectory('samsa-bench-groups-', GLOBAL_TIMEOUT_MS);
 const dataDir = scratch.path;
-const cleanup = scratch.cleanup;
 
 // ---- helpers ---------------------------------------------------------------------------------------
 
@@ -104,13 +102,6 @@ const median = (values: readonly number[]): number => {
 };
 const fmtMs = (values: readonly number[]) => `${median(values).toFixed(1)} (${Math.min(...values).toFixed(1)}-${Math.max(...values).toFixed(1)})`;
 
-function clockTicksPerS(): number {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-}
 const TICKS = clockTicksPerS();
 
 /** CPU cores used by this process and by the rest of the machine over a window. */
@@ -403,14 +394,4 @@ async function main(): Promise<void> {
   }
 }
 
-main()
-  .catch((error: unknown) => {
-    console.error('bench failed:', error);
-    process.exitCode = 1;
-  })
-  .finally(() => {
-    scratch.disarm();
-    cleanup();
-    // Worker threads left running by a failure would keep the process alive.
-    if (process.exitCode) process.exit();
-  });
+runBench(main, scratch);

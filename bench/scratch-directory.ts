@@ -43,3 +43,20 @@ export function scratchDirectory(prefix: string, globalTimeoutMs: number, before
   }, globalTimeoutMs);
   return { path: directory, cleanup, disarm: () => clearTimeout(timer) };
 }
+
+/**
+ * Runs a bench's `main`, then removes its scratch directory; on failure prints the error and
+ * exits with 1 at once (worker threads left running by a failure would keep the process alive).
+ */
+export function runBench(main: () => Promise<void>, scratch: ScratchDirectory): void {
+  main()
+    .catch((error: unknown) => {
+      console.error('bench failed:', error);
+      process.exitCode = 1;
+    })
+    .finally(() => {
+      scratch.disarm();
+      scratch.cleanup();
+      if (process.exitCode) process.exit();
+    });
+}

@@ -29,10 +29,10 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import { parentPort } from 'node:worker_threads';
+import { CORRELATION_ID_AT } from '../../src/client/kafka-connection.js';
 import { FrameReader } from './frame-reader.js';
 import {
   buildBatch,
-  CORRELATION_ID_AT,
   epochMs,
   fetchFrame,
   machineBusyTicks,
@@ -72,7 +72,18 @@ export interface ProduceSpec {
   readonly clockTicksPerS: number;
 }
 
-export interface ProduceResult {
+/** What a measurement window saw (see Window): this thread's ELU and the CPU of the processes watched. */
+export interface WindowFigures {
+  readonly elu: number;
+  /** The given pids, then this bench process, then everything else, in cores. */
+  readonly cpuCores: number[];
+  readonly sysCores: number[];
+  readonly topThreadCores: number[][];
+  /** The measurement window on CLOCK_MONOTONIC (µs), to cut a broker CPU profile to it. */
+  readonly monotonicUs: [number, number];
+}
+
+export interface ProduceResult extends WindowFigures {
   readonly op: 'produced';
   readonly records: number;
   readonly requests: number;
@@ -89,12 +100,6 @@ export interface ProduceResult {
   /** Per partition: the offset after the last acknowledged batch. */
   readonly endOffsets: Record<number, number>;
   readonly totalRecords: number;
-  readonly elu: number;
-  readonly cpuCores: number[];
-  readonly sysCores: number[];
-  readonly topThreadCores: number[][];
-  /** The measurement window on CLOCK_MONOTONIC (µs), to cut a broker CPU profile to it. */
-  readonly monotonicUs: [number, number];
   readonly measureStartMs: number;
   readonly measureEndMs: number;
   /** Open loop: sends that found the window full when due; mean/max lag behind schedule. */
@@ -121,7 +126,7 @@ export interface ConsumeDrainSpec {
   readonly clockTicksPerS: number;
 }
 
-export interface ConsumeDrainResult {
+export interface ConsumeDrainResult extends WindowFigures {
   readonly op: 'drained';
   readonly records: number;
   readonly batches: number;
@@ -130,12 +135,6 @@ export interface ConsumeDrainResult {
   readonly seconds: number;
   readonly complete: boolean;
   readonly errors: string[];
-  readonly elu: number;
-  readonly cpuCores: number[];
-  readonly sysCores: number[];
-  readonly topThreadCores: number[][];
-  /** The measurement window on CLOCK_MONOTONIC (µs), to cut a broker CPU profile to it. */
-  readonly monotonicUs: [number, number];
 }
 
 export interface ConsumeLatencySpec {
@@ -177,18 +176,12 @@ export interface LoopbackSpec {
   readonly clockTicksPerS: number;
 }
 
-export interface LoopbackResult {
+export interface LoopbackResult extends WindowFigures {
   readonly op: 'looped';
   readonly bytes: number;
   readonly frames: number;
   readonly frameBytes: number;
   readonly seconds: number;
-  readonly elu: number;
-  readonly cpuCores: number[];
-  readonly sysCores: number[];
-  readonly topThreadCores: number[][];
-  /** The measurement window on CLOCK_MONOTONIC (µs), to cut a broker CPU profile to it. */
-  readonly monotonicUs: [number, number];
 }
 
 export interface DiskWriteSpec {
@@ -307,6 +300,10 @@ class Window {
       return [...threadTicks(pid)].map(([tid, ticks]) => toCores(ticks - (before.get(tid) ?? 0))).sort((a, b) => b - a).slice(0, 3);
     });
     this.elu = performance.eventLoopUtilization(this.startElu).utilization;
+  }
+
+  figures(): WindowFigures {
+    return { elu: this.elu, cpuCores: this.cpuCores, sysCores: this.sysCores, topThreadCores: this.topThreadCores, monotonicUs: this.monotonicUs };
   }
 }
 
@@ -542,11 +539,7 @@ async function runProduce(spec: ProduceSpec): Promise<ProduceResult> {
     errors,
     endOffsets,
     totalRecords: ackedRequests * batch.records,
-    elu: window.elu,
-    cpuCores: window.cpuCores,
-    sysCores: window.sysCores,
-    topThreadCores: window.topThreadCores,
-    monotonicUs: window.monotonicUs,
+    ...window.figures(),
     measureStartMs,
     measureEndMs,
     behindSends,
@@ -592,6 +585,16 @@ class FetchConnection {
   }
 }
 
+/** The records field of a one-partition Fetch response; throws on an error code. */
+function fetchedRecords(frame: Buffer): Uint8Array {
+  const { response } = readFetchResponse(frame);
+  if (response.errorCode !== 0) throw new Error(`fetch error code ${response.errorCode}`);
+  const partition = response.responses[0]?.partitions[0];
+  if (!partition) throw new Error('empty fetch response');
+  if (partition.errorCode !== 0) throw new Error(`partition ${partition.partitionIndex}: error code ${partition.errorCode}`);
+  return partition.records ?? new Uint8Array(0);
+}
+
 async function runConsumeDrain(spec: ConsumeDrainSpec): Promise<ConsumeDrainResult> {
   const errors: string[] = [];
   let records = 0;
@@ -609,12 +612,7 @@ async function runConsumeDrain(spec: ConsumeDrainSpec): Promise<ConsumeDrainResu
   };
   const onFrame = (connection: FetchConnection, frame: Buffer): void => {
     try {
-      const { response } = readFetchResponse(frame);
-      if (response.errorCode !== 0) throw new Error(`fetch error code ${response.errorCode}`);
-      const partition = response.responses[0]?.partitions[0];
-      if (!partition) throw new Error('empty fetch response');
-      if (partition.errorCode !== 0) throw new Error(`partition ${partition.partitionIndex}: error code ${partition.errorCode}`);
-      const data = partition.records ?? new Uint8Array(0);
+      const data = fetchedRecords(frame);
       const walk = walkBatches(data);
       records += walk.records;
       batchCount += walk.batches;
@@ -657,11 +655,7 @@ async function runConsumeDrain(spec: ConsumeDrainSpec): Promise<ConsumeDrainResu
     seconds: window.seconds,
     complete: connections.every((connection) => connection.offset >= ends.get(connection.partition)!),
     errors,
-    elu: window.elu,
-    cpuCores: window.cpuCores,
-    sysCores: window.sysCores,
-    topThreadCores: window.topThreadCores,
-    monotonicUs: window.monotonicUs,
+    ...window.figures(),
   };
 }
 
@@ -683,12 +677,7 @@ async function runConsumeLatency(spec: ConsumeLatencySpec): Promise<ConsumeLaten
   const reached = (): boolean => targetOffsets !== undefined && connections.every((connection) => connection.offset >= (targetOffsets![connection.partition] ?? 0));
   const onFrame = (connection: FetchConnection, frame: Buffer, receivedAtMs: number): void => {
     try {
-      const { response } = readFetchResponse(frame);
-      if (response.errorCode !== 0) throw new Error(`fetch error code ${response.errorCode}`);
-      const partition = response.responses[0]?.partitions[0];
-      if (!partition) throw new Error('empty fetch response');
-      if (partition.errorCode !== 0) throw new Error(`partition ${partition.partitionIndex}: error code ${partition.errorCode}`);
-      const walk = walkBatches(partition.records ?? new Uint8Array(0), (at, view) => {
+      const walk = walkBatches(fetchedRecords(frame), (at, view) => {
         const stamp = view.getFloat64(at + spec.stampAt);
         if (!(stamp >= startedMs - 1000 && stamp <= receivedAtMs + 1)) {
           badStamps++;
@@ -769,7 +758,7 @@ async function runLoopback(spec: LoopbackSpec): Promise<LoopbackResult> {
   clearTimeout(deadline);
   for (const socket of sockets) socket.destroy();
   const frames = windowEndFrames - windowStartFrames;
-  return { op: 'looped', bytes: frames * frame.byteLength, frames, frameBytes: frame.byteLength, seconds: window.seconds, elu: window.elu, cpuCores: window.cpuCores, sysCores: window.sysCores, topThreadCores: window.topThreadCores, monotonicUs: window.monotonicUs };
+  return { op: 'looped', bytes: frames * frame.byteLength, frames, frameBytes: frame.byteLength, seconds: window.seconds, ...window.figures() };
 }
 
 // ---- page-cache write ceiling ------------------------------------------------------------------------

@@ -1,40 +1,34 @@
 /**
- * Kafka wire helpers for bench/broker.ts and its load worker: pre-built record batches, request
- * frames from Samsa's generated codecs, and a small promise-based client for the set-up requests
- * (CreateTopics, Metadata). The hot paths (pipelined Produce, Fetch) live in load-worker.ts and
+ * Kafka wire helpers for bench/broker.ts and its load worker: pre-built record batches and request
+ * frames from Samsa's generated codecs (set-up requests such as CreateTopics go through
+ * src/client/kafka-connection.ts). The hot paths (pipelined Produce, Fetch) live in load-worker.ts and
  * use only the pieces here that run once per case (frame templates) or per response (decoders).
  *
  * Versions: Produce v9 and Fetch v12 (the highest Samsa serves; both flexible, request header v2).
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import { crc32c } from '@node-rs/crc32';
-import { encodeBatch, type BatchRecord } from '../../src/log/records.js';
-import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
+import { CORRELATION_ID_AT, KafkaConnection } from '../../src/client/kafka-connection.js';
 import {
-  codecsForApiKey,
-  decodeFetchResponse,
-  decodeProduceResponse,
-  RequestHeaderCodec,
-  ResponseHeaderCodec,
-  type FetchResponse,
-  type ProduceResponse,
-} from '../../src/protocol/generated/messages/index.js';
-import { requestHeaderVersion, responseHeaderVersion } from '../../src/protocol/headers.js';
+  ATTRIBUTES_AT,
+  BATCH_HEADER_BYTES,
+  BATCH_LENGTH_AT,
+  BATCH_LENGTH_PREFIX_BYTES,
+  CRC_AT,
+  LAST_OFFSET_DELTA_AT,
+  RECORDS_COUNT_AT,
+} from '../../src/log/record-batch.js';
+import { encodeBatch, type BatchRecord } from '../../src/log/records.js';
+import { decodeFetchResponse, decodeProduceResponse, ResponseHeaderCodec, type FetchResponse, type ProduceResponse } from '../../src/protocol/generated/messages/index.js';
+import { responseHeaderVersion } from '../../src/protocol/headers.js';
 import { ProtocolReader } from '../../src/protocol/reader.js';
-import { ProtocolWriter } from '../../src/protocol/writer.js';
 
-export const PRODUCE_API_KEY = 0;
-export const FETCH_API_KEY = 1;
-export const PRODUCE_VERSION = 9;
-export const FETCH_VERSION = 12;
+const PRODUCE_API_KEY = 0;
+const FETCH_API_KEY = 1;
+const PRODUCE_VERSION = 9;
+const FETCH_VERSION = 12;
 export const CLIENT_ID = 'samsa-bench';
-/** Where the correlation id sits in every request frame: size int32, apiKey int16, apiVersion int16. */
-export const CORRELATION_ID_AT = 8;
-
-export const BATCH_HEADER_BYTES = 61;
-const CRC_AT = 17;
-const CRC_FROM = 21;
 
 /** Epoch milliseconds with sub-millisecond resolution, comparable across this process's threads. */
 export function epochMs(): number {
@@ -48,6 +42,15 @@ export function machineBusyTicks(): number {
     return fields[0]! + fields[1]! + fields[2]! + fields[5]! + fields[6]! + fields[7]!;
   } catch {
     return NaN;
+  }
+}
+
+/** The kernel's clock ticks per second (USER_HZ), the unit of /proc CPU times. */
+export function clockTicksPerS(): number {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
   }
 }
 
@@ -142,21 +145,16 @@ export function buildBatch(valueBytes: number, batchBytesMax: number, recordsMax
 /** Writes `stampMs` (float64) at `batchAt + stampAt` and recomputes the batch CRC in place. */
 export function stampBatch(frame: Buffer, batchAt: number, batchBytes: number, stampAt: number, stampMs: number): void {
   frame.writeDoubleBE(stampMs, batchAt + stampAt);
-  frame.writeUInt32BE(crc32c(frame.subarray(batchAt + CRC_FROM, batchAt + batchBytes)) >>> 0, batchAt + CRC_AT);
+  frame.writeUInt32BE(crc32c(frame.subarray(batchAt + ATTRIBUTES_AT, batchAt + batchBytes)) >>> 0, batchAt + CRC_AT);
 }
 
 // ---- request frames ----------------------------------------------------------------------------
 
 /** A whole request frame (size prefix included) from the generated codecs. */
-export function requestFrame(apiKey: number, apiVersion: number, correlationId: number, body: unknown): Buffer {
-  const codecs = codecsForApiKey(apiKey);
-  if (!codecs) throw new Error(`no codec for API key ${apiKey}`);
-  const writer = new ProtocolWriter(1024);
-  writer.writeInt32(0);
-  RequestHeaderCodec.encode(writer, { requestApiKey: apiKey, requestApiVersion: apiVersion, correlationId, clientId: CLIENT_ID }, requestHeaderVersion(apiKey, apiVersion));
-  codecs.request.encode(writer, body, apiVersion);
-  writer.patchInt32(0, writer.offset - 4);
-  return Buffer.from(writer.toUint8Array());
+function requestFrame(apiKey: number, apiVersion: number, correlationId: number, body: unknown): Buffer {
+  const frame = KafkaConnection.encodeRequest(apiKey, apiVersion, body, CLIENT_ID);
+  frame.writeInt32BE(correlationId, CORRELATION_ID_AT);
+  return frame;
 }
 
 export interface ProduceFrame {
@@ -232,62 +230,15 @@ export function walkBatches(records: Uint8Array, visit?: (at: number, view: Data
   let count = 0;
   let nextOffset = -1;
   while (at + BATCH_HEADER_BYTES <= records.byteLength) {
-    const size = view.getInt32(at + 8) + 12;
+    const size = view.getInt32(at + BATCH_LENGTH_AT) + BATCH_LENGTH_PREFIX_BYTES;
     if (size < BATCH_HEADER_BYTES || at + size > records.byteLength) break;
     const baseOffset = view.getUint32(at) * 2 ** 32 + view.getUint32(at + 4);
-    const lastOffsetDelta = view.getInt32(at + 23);
-    count += view.getInt32(at + 57);
+    const lastOffsetDelta = view.getInt32(at + LAST_OFFSET_DELTA_AT);
+    count += view.getInt32(at + RECORDS_COUNT_AT);
     nextOffset = baseOffset + lastOffsetDelta + 1;
     visit?.(at, view);
     batches++;
     at += size;
   }
   return { batches, records: count, nextOffset };
-}
-
-// ---- a small client for set-up requests ------------------------------------------------------------
-
-export class SetupClient {
-  private readonly decoder = new FrameDecoder(1 << 30, 4);
-  private readonly waiting: { apiKey: number; apiVersion: number; resolve(value: unknown): void; reject(error: Error): void }[] = [];
-  private nextCorrelationId = 1;
-
-  private constructor(private readonly socket: net.Socket) {
-    socket.on('data', (chunk: Buffer) => {
-      for (const frame of this.decoder.push(chunk)) {
-        const waiting = this.waiting.shift();
-        if (!waiting) continue;
-        try {
-          const reader = new ProtocolReader(frame);
-          ResponseHeaderCodec.decode(reader, responseHeaderVersion(waiting.apiKey, waiting.apiVersion));
-          waiting.resolve(codecsForApiKey(waiting.apiKey)!.response.decode(reader, waiting.apiVersion));
-        } catch (error) {
-          waiting.reject(error as Error);
-        }
-      }
-    });
-    socket.on('close', () => {
-      for (const waiting of this.waiting.splice(0)) waiting.reject(new Error('connection closed'));
-    });
-    socket.on('error', () => undefined);
-  }
-
-  static connect(port: number, host: string): Promise<SetupClient> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({ port, host }, () => {
-        socket.off('error', reject);
-        resolve(new SetupClient(socket));
-      });
-      socket.once('error', reject);
-    });
-  }
-
-  request<T>(apiKey: number, apiVersion: number, body: unknown): Promise<T> {
-    this.socket.write(requestFrame(apiKey, apiVersion, this.nextCorrelationId++, body));
-    return new Promise<T>((resolve, reject) => this.waiting.push({ apiKey, apiVersion, resolve: resolve as (value: unknown) => void, reject }));
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
 }
