@@ -7,6 +7,11 @@
  *   writeAt(fd: number, bytes: Uint8Array, position: number): void
  *       pwrite of all of `bytes` (write-at.c); throws an Error with code ('ENOSPC', ...),
  *       errno (negative, as Node's) and syscall 'write'. Not on Windows.
+ *   startWriteback(fd, position, length): void      (Linux only: page-cache.c)
+ *       starts writeback of that range of the file without waiting for it
+ *   evictWritten(fd, position, length): void        (Linux only: page-cache.c)
+ *       waits until that range is on disk, then drops its pages from the page cache
+ *   Both throw like writeAt, with syscall 'sync_file_range'.
  *
  * Ranges instead of subarrays save the caller an allocation per batch. Node-API is ABI-stable,
  * so one build serves Node 20, 22 and 24, and the module is context-aware (every worker thread
@@ -17,6 +22,7 @@
 #include <string.h>
 
 #include "crc32c.h"
+#include "page-cache.h"
 #include "write-at.h"
 
 static const char *kind_names[] = {"software", "sse4.2-pclmulqdq", "avx512-vpclmulqdq", "avx2-vpclmulqdq"};
@@ -60,40 +66,73 @@ static napi_value crc32c_call(napi_env env, napi_callback_info info) {
 }
 
 #if !defined(_WIN32)
-static napi_value write_at_call(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  const uint8_t *data;
-  size_t length;
-  int32_t fd;
-  double position;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3) {
-    napi_throw_type_error(env, "ERR_MISSING_ARGS", "writeAt(fd, bytes, position)");
-    return NULL;
-  }
-  if (napi_get_value_int32(env, argv[0], &fd) != napi_ok) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "writeAt: fd must be a number");
-    return NULL;
-  }
-  if (!get_bytes(env, argv[1], &data, &length)) return NULL;
-  if (!get_index(env, argv[2], 9007199254740991.0, &position)) {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "writeAt: position must be a whole number >= 0");
-    return NULL;
-  }
-  int error = write_at(fd, data, length, (int64_t)position);
-  if (error == 0) return NULL;
-  /* Shaped like Node's fs errors: code, errno (negative), syscall. */
+/* Throws an Error shaped like Node's fs errors: code, errno (negative), syscall. */
+static void throw_errno(napi_env env, int error, const char *syscall_name) {
   char message[160];
-  snprintf(message, sizeof message, "%s: %s, write", errno_name(error), strerror(error));
+  snprintf(message, sizeof message, "%s: %s, %s", errno_name(error), strerror(error), syscall_name);
   napi_value code, text, exception, errno_value, syscall;
   napi_create_string_utf8(env, errno_name(error), NAPI_AUTO_LENGTH, &code);
   napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &text);
   napi_create_error(env, code, text, &exception);
   napi_create_int32(env, -error, &errno_value);
   napi_set_named_property(env, exception, "errno", errno_value);
-  napi_create_string_utf8(env, "write", NAPI_AUTO_LENGTH, &syscall);
+  napi_create_string_utf8(env, syscall_name, NAPI_AUTO_LENGTH, &syscall);
   napi_set_named_property(env, exception, "syscall", syscall);
   napi_throw(env, exception);
+}
+
+/* fd, then whole numbers for the rest; throws and returns 0 when an argument is wrong. */
+static int get_fd_and_numbers(napi_env env, napi_callback_info info, const char *usage, int32_t *fd, napi_value *rest, double *numbers, size_t count) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 + count) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", usage);
+    return 0;
+  }
+  if (napi_get_value_int32(env, argv[0], fd) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "fd must be a number");
+    return 0;
+  }
+  if (rest) *rest = argv[1];
+  for (size_t i = 0; i < count; i++) {
+    if (!get_index(env, argv[3 - count + i], 9007199254740991.0, &numbers[i])) {
+      napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "positions and lengths must be whole numbers >= 0");
+      return 0;
+    }
+  }
+  return 1;
+}
+
+static napi_value write_at_call(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  napi_value bytes;
+  double position;
+  const uint8_t *data;
+  size_t length;
+  if (!get_fd_and_numbers(env, info, "writeAt(fd, bytes, position)", &fd, &bytes, &position, 1)) return NULL;
+  if (!get_bytes(env, bytes, &data, &length)) return NULL;
+  int error = write_at(fd, data, length, (int64_t)position);
+  if (error != 0) throw_errno(env, error, "write");
+  return NULL;
+}
+#endif
+
+#if defined(__linux__)
+static napi_value start_writeback_call(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  double range[2];
+  if (!get_fd_and_numbers(env, info, "startWriteback(fd, position, length)", &fd, NULL, range, 2)) return NULL;
+  int error = start_writeback(fd, (int64_t)range[0], (int64_t)range[1]);
+  if (error != 0) throw_errno(env, error, "sync_file_range");
+  return NULL;
+}
+
+static napi_value evict_written_call(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  double range[2];
+  if (!get_fd_and_numbers(env, info, "evictWritten(fd, position, length)", &fd, NULL, range, 2)) return NULL;
+  int error = evict_written(fd, (int64_t)range[0], (int64_t)range[1]);
+  if (error != 0) throw_errno(env, error, "sync_file_range");
   return NULL;
 }
 #endif
@@ -110,6 +149,10 @@ NAPI_MODULE_INIT() {
   if (!export_function(env, exports, "crc32c", crc32c_call)) return NULL;
 #if !defined(_WIN32)
   if (!export_function(env, exports, "writeAt", write_at_call)) return NULL;
+#endif
+#if defined(__linux__)
+  if (!export_function(env, exports, "startWriteback", start_writeback_call)) return NULL;
+  if (!export_function(env, exports, "evictWritten", evict_written_call)) return NULL;
 #endif
   if (napi_create_string_utf8(env, kind_names[kind], NAPI_AUTO_LENGTH, &name) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "crc32cImplementation", name) != napi_ok) return NULL;

@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
+import { applyBrokerHeapFlags } from '../runtime/heap-flags.js';
 import { createLogger } from '../runtime/logger.js';
 import { Cluster } from '../server/cluster.js';
 import { brokerConfigFrom, parseOverride, parseProperties } from '../server/broker-config.js';
@@ -75,6 +76,7 @@ export async function runStart(argv: string[]): Promise<void> {
   settings.push(...options.overrides);
   const config = brokerConfigFrom(settings);
   const log = createLogger('samsa');
+  applyBrokerHeapFlags();
   const broker = await Cluster.start({
     dataDirectory: path.resolve(options.dataDirectory),
     brokerCount: options.brokerCount,

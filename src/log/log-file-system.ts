@@ -6,7 +6,8 @@
  * fsync, which can take milliseconds, is asynchronous so appenders keep going while it runs and
  * share it (group commit). Writes use the native addon's pwrite where it is built: the same
  * one system call per batch as fs.writeSync, without its ~0.4 µs of argument checks
- * (docs/log.md, "Append cost").
+ * (docs/log.md, "Append cost"). On Linux the addon also starts writeback early and evicts
+ * written pages (write-behind.ts); without it those are absent and the kernel decides.
  */
 import fs from 'node:fs';
 import { nativeAddon } from './native-addon.js';
@@ -28,6 +29,10 @@ export interface LogFileSystem {
   read(fd: number, target: Uint8Array, position: number, length: number): number;
   truncate(fd: number, length: number): void;
   fsync(fd: number): Promise<void>;
+  /** Starts writeback of a range without waiting for it (write-behind.ts); absent where unsupported. */
+  startWriteback?(fd: number, position: number, length: number): void;
+  /** Waits until a range is on disk, then drops it from the page cache (write-behind.ts); absent where unsupported. */
+  evictWritten?(fd: number, position: number, length: number): void;
   exists(path: string): boolean;
   readFile(path: string): Uint8Array;
   /** Writes a whole small file atomically: temp file, fsync, rename, fsync of the directory. */
@@ -51,6 +56,8 @@ export const nodeFileSystem: LogFileSystem = {
     new Promise((resolve, reject) => {
       fs.fsync(fd, (error) => (error ? reject(error) : resolve()));
     }),
+  startWriteback: nativeAddon?.startWriteback,
+  evictWritten: nativeAddon?.evictWritten,
   exists: (path) => fs.existsSync(path),
   readFile: (path) => fs.readFileSync(path),
   writeFileAtomic(path, bytes) {

@@ -1,5 +1,5 @@
 /**
- * The log's native addon (native/: CRC-32C and positional writes), built by node-gyp at
+ * The log's native addon (native/: CRC-32C, positional writes, write-behind), built by node-gyp at
  * `npm install`, or undefined where it was not built or does not load; callers then fall back
  * to @node-rs/crc32 and fs.writeSync. SAMSA_NATIVE=off ignores it (tests of the fallbacks).
  *
@@ -14,6 +14,10 @@ export interface NativeAddon {
   readonly crc32cImplementation: string;
   /** Writes all of `bytes` at `position` (pwrite); throws an Error with code, errno, syscall. Not on Windows. */
   readonly writeAt?: (fd: number, bytes: Uint8Array, position: number) => void;
+  /** sync_file_range(SYNC_FILE_RANGE_WRITE) of the range; throws like writeAt. Linux only. */
+  readonly startWriteback?: (fd: number, position: number, length: number) => void;
+  /** Waits for the range's writeback (sync_file_range), then posix_fadvise DONTNEED; throws like writeAt. Linux only. */
+  readonly evictWritten?: (fd: number, position: number, length: number) => void;
 }
 
 const ADDON_PATHS = ['../../native/build/Release/samsa_native.node', '../../../native/build/Release/samsa_native.node'];

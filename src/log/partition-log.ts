@@ -21,7 +21,7 @@ import type { LogConfig } from './log-config.js';
 import { nodeFileSystem, type LogFileSystem } from './log-file-system.js';
 import { assignOffsets, batchSizeAt, checkBatches, readBatchHeader, stampLogAppendTime } from './record-batch.js';
 import type { CpuPool } from '../runtime/cpu-pool.js';
-import { Segment, type ReadSlice } from './segment.js';
+import { Segment, type ReadSlice, type SegmentOptions } from './segment.js';
 import { completeInterruptedSwaps, listSegmentBaseOffsets } from './segment-files.js';
 
 export interface AppendResult {
@@ -47,6 +47,8 @@ export interface CompactionResult {
 }
 
 /** Bytes of closed segments one compaction pass reads at most (oldest first). */
+/** Appended bytes between two writeback starts of the active segment (write-behind.ts). */
+const WRITE_BEHIND_STEP_BYTES = 1024 * 1024;
 export const COMPACTION_PASS_BYTES_MAX = 256 * 1024 * 1024;
 
 export interface PartitionLogOptions {
@@ -450,8 +452,8 @@ export class PartitionLog {
     return low;
   }
 
-  private segmentOptions() {
-    return { indexIntervalBytes: this.config.indexIntervalBytes };
+  private segmentOptions(): SegmentOptions {
+    return { indexIntervalBytes: this.config.indexIntervalBytes, writeBehind: { windowBytes: this.config.pageCacheWindowBytes, stepBytes: WRITE_BEHIND_STEP_BYTES } };
   }
 
   private checkHealthy(): void {

@@ -15,6 +15,7 @@ import type { LogFileSystem } from './log-file-system.js';
 import { OFFSET_INDEX_ENTRY_BYTES, OffsetIndex } from './offset-index.js';
 import { BATCH_HEADER_BYTES, baseOffsetAt, batchSizeAt, crcMatches, lastOffsetDeltaAt, lastOffsetOf, maxTimestampAt, readBatchHeader, type BatchHeader } from './record-batch.js';
 import { TIME_INDEX_ENTRY_BYTES, TimeIndex } from './time-index.js';
+import { WriteBehind, type WriteBehindOptions } from './write-behind.js';
 
 /** Lookups scan at most one index interval plus a batch header: read small blocks. */
 const LOOKUP_BLOCK_BYTES = 8 * 1024;
@@ -32,6 +33,7 @@ export function segmentFileName(baseOffset: number, suffix: '.log' | '.index' | 
 
 export interface SegmentOptions {
   readonly indexIntervalBytes: number;
+  readonly writeBehind: WriteBehindOptions;
 }
 
 export interface ReadSlice {
@@ -56,6 +58,7 @@ export class Segment {
   /** Wall-clock time of the first append, for segment.ms; undefined while empty. */
   firstAppendMs: number | undefined;
   private readonly fd: number;
+  private readonly writeBehind: WriteBehind;
   private offsetIndex = new OffsetIndex();
   private timeIndex = new TimeIndex();
   private bytesSinceIndexEntry = 0;
@@ -77,6 +80,7 @@ export class Segment {
     this.timeIndexPath = path.join(directory, segmentFileName(baseOffset, '.timeindex'));
     this.fd = fs.open(this.logPath, flags);
     this.sizeBytes = fs.size(this.fd);
+    this.writeBehind = new WriteBehind(fs, this.fd, this.sizeBytes, options.writeBehind);
     this.nextOffset = baseOffset;
   }
 
@@ -113,6 +117,7 @@ export class Segment {
     }
     const length = bytes.length; // not byteLength: see record-batch.ts
     this.sizeBytes += length;
+    this.writeBehind.appended(this.sizeBytes);
     // Stored on every append rather than with `??=`: a store that runs once per segment has no
     // type feedback in the optimized append code, which V8 then throws away at each new segment.
     this.firstAppendMs = this.firstAppendMs ?? nowMs;
@@ -184,6 +189,7 @@ export class Segment {
       nextOffset = lastOffsetOf(header) + 1;
       end += header.sizeBytes;
     }
+    this.writeBehind.read(position, bytes.byteLength);
     if (end === 0) {
       dataPathBuffers.release(bytes);
       return undefined;
@@ -220,6 +226,7 @@ export class Segment {
   async flush(): Promise<void> {
     this.persistIndexes();
     await this.fs.fsync(this.fd);
+    this.writeBehind.throwIfFailed();
   }
 
   persistIndexes(): void {
@@ -385,6 +392,7 @@ export class Segment {
     if (truncated > 0) {
       this.fs.truncate(this.fd, validEnd);
       this.sizeBytes = validEnd;
+      this.writeBehind.truncated(validEnd);
     }
     this.indexFilesStale = true;
     this.persistIndexes();
@@ -460,6 +468,7 @@ export class Segment {
   private cutAt(position: number): void {
     this.fs.truncate(this.fd, position);
     this.sizeBytes = position;
+    this.writeBehind.truncated(position);
     this.offsetIndex.truncateToPosition(position);
     // Recompute what the cut removed: end offset, max timestamp, index bookkeeping.
     this.recover();

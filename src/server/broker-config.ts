@@ -107,6 +107,8 @@ const BROKER_KEYS: Record<string, (config: Mutable<BrokerConfig>, value: string,
   'group.max.session.timeout.ms': (config, value, name) => { config.groups = { ...config.groups, maxSessionTimeoutMs: integerAtLeast(1)(value, name) }; },
   'group.max.size': (config, value, name) => { config.groups = { ...config.groups, maxSize: integerAtLeast(1)(value, name) }; },
   'transaction.state.log.num.partitions': (config, value, name) => { config.groups = { ...config.groups, transactionTopicPartitions: integerAtLeast(1)(value, name) }; },
+  // Samsa's own: page-cache bytes kept behind each segment's end (src/log/write-behind.ts); 0 = off.
+  'samsa.log.page.cache.window.bytes': (config, value, name) => { config.logConfig = { ...config.logConfig, pageCacheWindowBytes: integerAtLeast(0)(value, name) }; },
 };
 
 /** Kafka's alternative spellings of retention, converted to log.retention.ms. */
@@ -140,7 +142,7 @@ export function brokerConfigFrom(settings: Iterable<[string, string]>): BrokerCo
   }
   config.logDefaults = logDefaults;
   config.settings = given;
-  config.logConfig = withTopicConfigs(DEFAULT_LOG_CONFIG, logDefaults);
+  config.logConfig = { ...withTopicConfigs(DEFAULT_LOG_CONFIG, logDefaults), pageCacheWindowBytes: config.logConfig.pageCacheWindowBytes };
   return config;
 }
 

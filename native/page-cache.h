@@ -1,0 +1,16 @@
+/*
+ * Write-behind and eviction of a log file's page-cache pages. See page-cache.c.
+ */
+#ifndef SAMSA_PAGE_CACHE_H
+#define SAMSA_PAGE_CACHE_H
+
+#include <stdint.h>
+
+/* Starts writeback of [position, position + length) without waiting for it; 0 or an errno. */
+int start_writeback(int fd, int64_t position, int64_t length);
+
+/* Waits for [position, position + length) to be on disk, then drops its pages from the page
+   cache; 0 or an errno (an EIO here is a failed write of those pages). */
+int evict_written(int fd, int64_t position, int64_t length);
+
+#endif
