@@ -12,10 +12,11 @@
  *
  *   0. Loopback ceiling: the same Produce frames, written the same way (one write per frame,
  *      `window` outstanding per connection), to a server process that reads and discards.
- *  fill. Unmeasured produce until the page cache holds ~the background writeback threshold of
- *      dirty data (vm.dirty_background_ratio): a broker's steady state. Below it this VM takes
- *      writes ~5x cheaper, so without the fill the first cases would measure a state that a
- *      running broker leaves within seconds. Repeated before step 3.
+ *  fill. Unmeasured produce until the broker is in its steady state: the page cache holds ~the
+ *      background writeback threshold of dirty data (vm.dirty_background_ratio), or grew by 3 GB
+ *      (past the memory this VM hands out cheaply), or stopped growing (with a page-cache window,
+ *      samsa.log.page.cache.window.bytes). Before it, writes cost this VM up to ~5x less, so the
+ *      first cases would measure a state a running broker leaves within seconds. Repeated before step 3.
  *  0b. Page-cache write ceiling: fs.writeSync of the same 64 KiB batch back to back into a new
  *      file on one thread (what the log's append costs a broker's thread per byte).
  *   1. Produce sweep: 100 B and 1 KiB records x acks 1 and -1 (all) x batch.size 16/64/256 KiB.
@@ -56,6 +57,8 @@
  *   SAMSA_BENCH_CONNECTIONS       connections per partition leader (default 1)
  *   SAMSA_BENCH_BROKER_NODE_ARGS  node flags for the broker, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof'
  *                                 (a profile found there is summarised at the end)
+ *   SAMSA_BENCH_BROKER_OVERRIDES  broker settings for A/B runs, e.g. 'samsa.log.page.cache.window.bytes=0'
+ *                                 (each becomes --override key=value; printed in the summary)
  *   SAMSA_BENCH_BROKER_STDOUT     a file that gets the broker's stdout (e.g. with --trace-gc in the node flags)
  *   SAMSA_BENCH_PROFILE_TOP       rows per CPU-profile table (default 25)
  *   SAMSA_BENCH_TIMEOUT_MS        global timeout (default 230 s)
@@ -92,6 +95,7 @@ const CASES = new RegExp(process.env.SAMSA_BENCH_CASES ?? '.');
 const WINDOW = Number(process.env.SAMSA_BENCH_WINDOW ?? 32);
 const CONNECTIONS = Number(process.env.SAMSA_BENCH_CONNECTIONS ?? 1);
 const BROKER_NODE_ARGS = (process.env.SAMSA_BENCH_BROKER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+const BROKER_OVERRIDES = (process.env.SAMSA_BENCH_BROKER_OVERRIDES ?? '').split(/\s+/).filter(Boolean);
 const GLOBAL_TIMEOUT_MS = Number(process.env.SAMSA_BENCH_TIMEOUT_MS ?? 230_000);
 const PROFILE_TOP = Number(process.env.SAMSA_BENCH_PROFILE_TOP ?? 25);
 const PEAK_100B_GIVEN = Number(process.env.SAMSA_BENCH_PEAK_100B ?? 0);
@@ -121,6 +125,15 @@ const CASE_TIMEOUT_MS = 40_000;
 const FILL_ROUND_MS = 1000;
 const FILL_ROUNDS_MAX = 15;
 const FILL_DIRTY_FRACTION = 0.9;
+const FILL_ROUNDS_MIN = 2;
+/** The page cache counts as steady when a fill round grew it by less than this share of the bytes it wrote. */
+const FILL_CACHE_GROWTH_STEADY = 0.1;
+/**
+ * Or when the fill grew the page cache by this much: past the memory this VM has used recently
+ * (~2 GB, handed out cheaply), every new page costs a fault into the host (docs/log.md, "Page
+ * cache"), and that is the state a broker that keeps its writes cached stays in.
+ */
+const FILL_CACHE_GROWTH_BYTES = 3e9;
 /** Fill + 12 produce cases (at most PRODUCE_WIRE_BYTES_MAX each) + latency cases, all kept until the end. */
 const FREE_BYTES_NEEDED = 4e9 + 20e9 * Math.min(1, SCALE);
 const BROKER_START_TIMEOUT_MS = 15_000;
@@ -155,7 +168,7 @@ interface Broker {
 }
 
 function startBrokerOnce(basePort: number): Promise<Broker> {
-  const args = [...BROKER_NODE_ARGS, BIN, 'start', '--data-dir', path.join(dataDir, 'data'), '--port', String(basePort), '--brokers', String(BROKERS), '--host', HOST];
+  const args = [...BROKER_NODE_ARGS, BIN, 'start', '--data-dir', path.join(dataDir, 'data'), '--port', String(basePort), '--brokers', String(BROKERS), '--host', HOST, ...BROKER_OVERRIDES.flatMap((setting) => ['--override', setting])];
   const child = spawn(process.execPath, args, { env: { ...process.env, SAMSA_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => {
@@ -318,11 +331,12 @@ async function main(): Promise<void> {
   const dirtyGB = (): string => (pageCacheState().dirtyBytes / 1e9).toFixed(2);
 
   /**
-   * Produces (100 B records, 256 KiB batches, unmeasured) until the page cache holds ~the
-   * background writeback threshold of dirty data: the steady state of a broker that has been
-   * taking writes for a while. Below that threshold this VM absorbs writes ~5x cheaper, so
-   * without this the first cases of a run would measure a state a running broker leaves within
-   * seconds.
+   * Produces (100 B records, 256 KiB batches, unmeasured) until the broker is in the state it
+   * keeps while taking writes: either the page cache holds ~the background writeback threshold of
+   * dirty data (the kernel's own write-back: below that threshold this VM absorbs writes ~5x
+   * cheaper), or the page cache has stopped growing (the broker's write-behind keeps its cache to
+   * a window per segment: docs/log.md, "Page cache"). Without this the first cases of a run would
+   * measure a state a running broker leaves within seconds.
    */
   const fill = async (label: string): Promise<void> => {
     if (!CASES.test('fill')) return;
@@ -330,18 +344,25 @@ async function main(): Promise<void> {
     const started = now();
     let bytes = 0;
     let state = pageCacheState();
-    for (let i = 0; i < FILL_ROUNDS_MAX && !(state.dirtyBytes >= FILL_DIRTY_FRACTION * state.backgroundThresholdBytes); i++) {
+    const cachedAtStart = state.cachedBytes;
+    let steady = false;
+    for (let i = 0; i < FILL_ROUNDS_MAX && !steady; i++) {
       producer.post({
         op: 'produce', host: HOST, topic, targets: targetsOf(), connectionsPerTarget: CONNECTIONS, window: WINDOW, valueBytes: 100, batchBytes: 256 * KiB, acks: 1,
         warmupMs: 0, measureMs: FILL_ROUND_MS, wireBytesMax: PRODUCE_WIRE_BYTES_MAX, rateRecordsPerS: 0, stamp: false, cpuPids: [brokerPid], clockTicksPerS: ticks,
       });
       const r = await producer.expect('produced');
       if (r.errors.length > 0) throw new Error(`fill: ${r.errors.join('; ')}`);
-      bytes += (r.totalRecords / r.batchRecords) * r.batchBytes;
+      const roundBytes = (r.totalRecords / r.batchRecords) * r.batchBytes;
+      bytes += roundBytes;
+      const before = state;
       state = pageCacheState();
+      const cacheGrowth = state.cachedBytes - before.cachedBytes;
+      steady = state.dirtyBytes >= FILL_DIRTY_FRACTION * state.backgroundThresholdBytes || state.cachedBytes - cachedAtStart >= FILL_CACHE_GROWTH_BYTES ||
+        (i >= FILL_ROUNDS_MIN - 1 && cacheGrowth < FILL_CACHE_GROWTH_STEADY * roundBytes);
     }
-    console.log(`\n[fill ${label}] ${(bytes / 1e9).toFixed(2)} GB produced in ${((now() - started) / 1000).toFixed(1)} s (unmeasured): dirty page cache ${(state.dirtyBytes / 1e9).toFixed(2)} GB, ` +
-      `background writeback threshold ~${(state.backgroundThresholdBytes / 1e9).toFixed(2)} GB; writes are ~5x dearer on this VM past it`);
+    console.log(`\n[fill ${label}] ${(bytes / 1e9).toFixed(2)} GB produced in ${((now() - started) / 1000).toFixed(1)} s (unmeasured): dirty page cache ${(state.dirtyBytes / 1e9).toFixed(2)} GB ` +
+      `(background writeback threshold ~${(state.backgroundThresholdBytes / 1e9).toFixed(2)} GB), page cache ${(state.cachedBytes / 1e9).toFixed(2)} GB${steady ? '' : ' (not steady after the last round)'}`);
   };
 
   // 0. loopback ceiling
@@ -510,7 +531,7 @@ async function main(): Promise<void> {
   ];
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((row) => row[i]!.length), ['metric', 'value', 'target', 'result'][i]!.length));
   const line = (cells: readonly string[]): string => cells.map((cell, i) => (i === 1 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd();
-  console.log(`\n==== summary (node ${process.version}, ${cpus.length} CPUs, ${BROKERS} brokers (worker threads) in one process, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}, ${((now() - started) / 1000).toFixed(0)} s) ====`);
+  console.log(`\n==== summary (node ${process.version}, ${cpus.length} CPUs, ${BROKERS} brokers (worker threads) in one process${BROKER_OVERRIDES.length > 0 ? `, broker overrides ${BROKER_OVERRIDES.join(" ")}` : ""}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}, ${((now() - started) / 1000).toFixed(0)} s) ====`);
   console.log(line(['metric', 'value', 'target', 'result']));
   console.log(line(widths.map((w) => '-'.repeat(w))));
   for (const row of rows) console.log(line(row));

@@ -11,7 +11,9 @@
  *       starts writeback of that range of the file without waiting for it
  *   evictWritten(fd, position, length): void        (Linux only: page-cache.c)
  *       waits until that range is on disk, then drops its pages from the page cache
- *   Both throw like writeAt, with syscall 'sync_file_range'.
+ *   readAhead(fd, position, length): void           (Linux only: page-cache.c)
+ *       starts reading that range into the page cache without waiting (posix_fadvise WILLNEED)
+ *   All three throw like writeAt, with syscall 'sync_file_range' or 'posix_fadvise'.
  *
  * Ranges instead of subarrays save the caller an allocation per batch. Node-API is ABI-stable,
  * so one build serves Node 20, 22 and 24, and the module is context-aware (every worker thread
@@ -135,6 +137,15 @@ static napi_value evict_written_call(napi_env env, napi_callback_info info) {
   if (error != 0) throw_errno(env, error, "sync_file_range");
   return NULL;
 }
+
+static napi_value read_ahead_call(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  double range[2];
+  if (!get_fd_and_numbers(env, info, "readAhead(fd, position, length)", &fd, NULL, range, 2)) return NULL;
+  int error = read_ahead(fd, (int64_t)range[0], (int64_t)range[1]);
+  if (error != 0) throw_errno(env, error, "posix_fadvise");
+  return NULL;
+}
 #endif
 
 static int export_function(napi_env env, napi_value exports, const char *name, napi_callback callback) {
@@ -153,6 +164,7 @@ NAPI_MODULE_INIT() {
 #if defined(__linux__)
   if (!export_function(env, exports, "startWriteback", start_writeback_call)) return NULL;
   if (!export_function(env, exports, "evictWritten", evict_written_call)) return NULL;
+  if (!export_function(env, exports, "readAhead", read_ahead_call)) return NULL;
 #endif
   if (napi_create_string_utf8(env, kind_names[kind], NAPI_AUTO_LENGTH, &name) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "crc32cImplementation", name) != napi_ok) return NULL;

@@ -10,7 +10,10 @@
  * dropping pages once they are on disk keeps the log's cache footprint to a window per segment,
  * whose pages are reused while still hot.
  *
- * Neither call changes durability: data is durable only after fsync, as before. A write error
+ * A consumer reading below the window (catching up) gets the next range read ahead
+ * (posix_fadvise WILLNEED) while its current one is sent, and what it read dropped again.
+ *
+ * None of these changes durability: data is durable only after fsync, as before. A write error
  * found while waiting is returned (the caller reports it at the next flush, since the kernel
  * reports each writeback error once per open file).
  */
@@ -32,6 +35,10 @@ int evict_written(int fd, int64_t position, int64_t length) {
   if (sync_file_range(fd, (off_t)position, (off_t)length, flags) != 0) return errno;
   return posix_fadvise(fd, (off_t)position, (off_t)length, POSIX_FADV_DONTNEED);
 }
+
+int read_ahead(int fd, int64_t position, int64_t length) {
+  return posix_fadvise(fd, (off_t)position, (off_t)length, POSIX_FADV_WILLNEED);
+}
 #else
 int start_writeback(int fd, int64_t position, int64_t length) {
   (void)fd, (void)position, (void)length;
@@ -39,6 +46,11 @@ int start_writeback(int fd, int64_t position, int64_t length) {
 }
 
 int evict_written(int fd, int64_t position, int64_t length) {
+  (void)fd, (void)position, (void)length;
+  return ENOSYS;
+}
+
+int read_ahead(int fd, int64_t position, int64_t length) {
   (void)fd, (void)position, (void)length;
   return ENOSYS;
 }

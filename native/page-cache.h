@@ -13,4 +13,7 @@ int start_writeback(int fd, int64_t position, int64_t length);
    cache; 0 or an errno (an EIO here is a failed write of those pages). */
 int evict_written(int fd, int64_t position, int64_t length);
 
+/* Starts reading [position, position + length) into the page cache without waiting; 0 or an errno. */
+int read_ahead(int fd, int64_t position, int64_t length);
+
 #endif

@@ -55,7 +55,7 @@ export function clockTicksPerS(): number {
 }
 
 /** Dirty and under-writeback page-cache bytes (/proc/meminfo), and the background writeback threshold. */
-export function pageCacheState(): { dirtyBytes: number; writebackBytes: number; backgroundThresholdBytes: number } {
+export function pageCacheState(): { dirtyBytes: number; writebackBytes: number; cachedBytes: number; backgroundThresholdBytes: number } {
   try {
     const info = new Map(fs.readFileSync('/proc/meminfo', 'utf8').split('\n').map((line) => {
       const [key, value] = line.split(/:\s+/);
@@ -64,9 +64,9 @@ export function pageCacheState(): { dirtyBytes: number; writebackBytes: number; 
     const backgroundBytes = Number(fs.readFileSync('/proc/sys/vm/dirty_background_bytes', 'utf8'));
     const backgroundRatio = Number(fs.readFileSync('/proc/sys/vm/dirty_background_ratio', 'utf8'));
     const threshold = backgroundBytes > 0 ? backgroundBytes : ((info.get('MemAvailable') ?? 0) * backgroundRatio) / 100;
-    return { dirtyBytes: info.get('Dirty') ?? NaN, writebackBytes: info.get('Writeback') ?? NaN, backgroundThresholdBytes: threshold };
+    return { dirtyBytes: info.get('Dirty') ?? NaN, writebackBytes: info.get('Writeback') ?? NaN, cachedBytes: info.get('Cached') ?? NaN, backgroundThresholdBytes: threshold };
   } catch {
-    return { dirtyBytes: NaN, writebackBytes: NaN, backgroundThresholdBytes: NaN };
+    return { dirtyBytes: NaN, writebackBytes: NaN, cachedBytes: NaN, backgroundThresholdBytes: NaN };
   }
 }
 

@@ -33,6 +33,8 @@ export interface LogFileSystem {
   startWriteback?(fd: number, position: number, length: number): void;
   /** Waits until a range is on disk, then drops it from the page cache (write-behind.ts); absent where unsupported. */
   evictWritten?(fd: number, position: number, length: number): void;
+  /** Starts reading a range into the page cache without waiting (write-behind.ts); absent where unsupported. */
+  readAhead?(fd: number, position: number, length: number): void;
   exists(path: string): boolean;
   readFile(path: string): Uint8Array;
   /** Writes a whole small file atomically: temp file, fsync, rename, fsync of the directory. */
@@ -58,6 +60,7 @@ export const nodeFileSystem: LogFileSystem = {
     }),
   startWriteback: nativeAddon?.startWriteback,
   evictWritten: nativeAddon?.evictWritten,
+  readAhead: nativeAddon?.readAhead,
   exists: (path) => fs.existsSync(path),
   readFile: (path) => fs.readFileSync(path),
   writeFileAtomic(path, bytes) {

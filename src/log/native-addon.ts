@@ -18,6 +18,8 @@ export interface NativeAddon {
   readonly startWriteback?: (fd: number, position: number, length: number) => void;
   /** Waits for the range's writeback (sync_file_range), then posix_fadvise DONTNEED; throws like writeAt. Linux only. */
   readonly evictWritten?: (fd: number, position: number, length: number) => void;
+  /** posix_fadvise WILLNEED of the range (read ahead, no wait); throws like writeAt. Linux only. */
+  readonly readAhead?: (fd: number, position: number, length: number) => void;
 }
 
 const ADDON_PATHS = ['../../native/build/Release/samsa_native.node', '../../../native/build/Release/samsa_native.node'];

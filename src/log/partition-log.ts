@@ -49,6 +49,8 @@ export interface CompactionResult {
 /** Bytes of closed segments one compaction pass reads at most (oldest first). */
 /** Appended bytes between two writeback starts of the active segment (write-behind.ts). */
 const WRITE_BEHIND_STEP_BYTES = 1024 * 1024;
+/** Bytes read ahead of a read below the page-cache window (write-behind.ts). */
+const READ_AHEAD_BYTES = 4 * 1024 * 1024;
 export const COMPACTION_PASS_BYTES_MAX = 256 * 1024 * 1024;
 
 export interface PartitionLogOptions {
@@ -453,7 +455,7 @@ export class PartitionLog {
   }
 
   private segmentOptions(): SegmentOptions {
-    return { indexIntervalBytes: this.config.indexIntervalBytes, writeBehind: { windowBytes: this.config.pageCacheWindowBytes, stepBytes: WRITE_BEHIND_STEP_BYTES } };
+    return { indexIntervalBytes: this.config.indexIntervalBytes, writeBehind: { windowBytes: this.config.pageCacheWindowBytes, stepBytes: WRITE_BEHIND_STEP_BYTES, readAheadBytes: READ_AHEAD_BYTES } };
   }
 
   private checkHealthy(): void {

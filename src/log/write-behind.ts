@@ -9,7 +9,9 @@
  * - Bytes more than `windowBytes` behind the end are waited for (long since written, normally)
  *   and dropped from the page cache (posix_fadvise DONTNEED), in steps.
  * - A read entirely below `evictedTo` (a consumer far behind, a rolled segment) drops what it
- *   read again, so catching up streams through a few pages instead of filling memory.
+ *   read again and reads the next `readAheadBytes` ahead (posix_fadvise WILLNEED, no wait), so
+ *   catching up streams through a few pages instead of filling memory, and the disk reads the
+ *   next range while this one is sent.
  *
  * Why (docs/log.md, "Page cache"): consumers read mostly the last few MB; the rest of the cache
  * is rarely read again, but taking fresh pages is what costs. On VMs that hand free memory back
@@ -26,16 +28,19 @@
 import type { LogFileSystem } from './log-file-system.js';
 
 export interface WriteBehindOptions {
-  /** Page-cache bytes kept behind the end of the file; 0 turns write-behind off. */
+  /** Page-cache bytes kept behind the end of the file; 0: nothing is evicted (the kernel decides). */
   readonly windowBytes: number;
   /** Bytes appended between two writeback starts (and the eviction granularity). */
   readonly stepBytes: number;
+  /** Bytes read ahead of a read below the window. */
+  readonly readAheadBytes: number;
 }
 
 export class WriteBehind {
   private startedTo: number;
   private evictedTo: number;
   private readonly enabled: boolean;
+  private readonly evicting: boolean;
   /** The first writeback error, for the next flush to throw. */
   private error: Error | undefined;
 
@@ -48,7 +53,8 @@ export class WriteBehind {
     // What is already in the file when it opens is left to the kernel.
     this.startedTo = size;
     this.evictedTo = size;
-    this.enabled = options.windowBytes > 0 && fs.startWriteback !== undefined && fs.evictWritten !== undefined;
+    this.enabled = fs.startWriteback !== undefined && fs.evictWritten !== undefined && fs.readAhead !== undefined;
+    this.evicting = this.enabled && options.windowBytes > 0;
   }
 
   /** After an append that made the file `size` bytes long. */
@@ -58,7 +64,7 @@ export class WriteBehind {
       this.fs.startWriteback!(this.fd, this.startedTo, size - this.startedTo);
       this.startedTo = size;
       const keepFrom = size - this.options.windowBytes;
-      if (keepFrom - this.evictedTo >= this.options.stepBytes) {
+      if (this.evicting && keepFrom - this.evictedTo >= this.options.stepBytes) {
         this.fs.evictWritten!(this.fd, this.evictedTo, keepFrom - this.evictedTo);
         this.evictedTo = keepFrom;
       }
@@ -67,11 +73,12 @@ export class WriteBehind {
     }
   }
 
-  /** After a read of [position, position + length): drops it again if it lies below the window. */
+  /** After a read of [position, position + length): drops it again and reads ahead if it lies below the window. */
   read(position: number, length: number): void {
-    if (!this.enabled || this.error || length === 0 || position + length > this.evictedTo) return;
+    if (!this.evicting || this.error || length === 0 || position + length > this.evictedTo) return;
     try {
       this.fs.evictWritten!(this.fd, position, length);
+      this.fs.readAhead!(this.fd, position + length, this.options.readAheadBytes);
     } catch (error) {
       this.error = error as Error;
     }
