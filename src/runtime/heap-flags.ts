@@ -17,8 +17,14 @@ import v8 from 'node:v8';
 
 export const BROKER_INITIAL_OLD_SPACE_MB = 128;
 
-export function applyBrokerHeapFlags(execArgv: readonly string[] = process.execArgv): void {
-  const given = [...execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
-  if (given.some((flag) => /^--initial[-_]old[-_]space[-_]size/.test(flag))) return;
-  v8.setFlagsFromString(`--initial-old-space-size=${BROKER_INITIAL_OLD_SPACE_MB}`);
+/** The V8 flag to set, or undefined when the command line or NODE_OPTIONS already sets one. */
+export function brokerHeapFlag(execArgv: readonly string[], nodeOptions: string): string | undefined {
+  const given = [...execArgv, ...nodeOptions.split(/\s+/)];
+  if (given.some((flag) => /^--initial[-_]old[-_]space[-_]size/.test(flag))) return undefined;
+  return `--initial-old-space-size=${BROKER_INITIAL_OLD_SPACE_MB}`;
+}
+
+export function applyBrokerHeapFlags(): void {
+  const flag = brokerHeapFlag(process.execArgv, process.env.NODE_OPTIONS ?? '');
+  if (flag) v8.setFlagsFromString(flag);
 }

@@ -94,6 +94,7 @@ const BROKER_SETTING_INFO: Readonly<Record<string, BrokerSettingInfo>> = {
   'group.max.session.timeout.ms': { type: ConfigType.INT, value: (config) => config.groups.maxSessionTimeoutMs, documentation: 'The largest session timeout a member may ask for.' },
   'group.max.size': { type: ConfigType.INT, value: (config) => config.groups.maxSize, documentation: 'The most members a group may have.' },
   'transaction.state.log.num.partitions': { type: ConfigType.INT, value: (config) => config.groups.transactionTopicPartitions, documentation: 'The number of partitions of __transaction_state.' },
+  'samsa.log.page.cache.window.bytes': { type: ConfigType.LONG, value: (config) => config.logConfig.pageCacheWindowBytes, documentation: 'Page-cache bytes kept behind the end of each segment; older written pages are evicted once on disk (0: the kernel decides, as in Kafka).' },
 };
 
 /** Topic config name -> the broker setting that is its default (retention.ms -> log.retention.ms). */

@@ -18,6 +18,15 @@ describe('broker config', () => {
     expect(topicLogConfig(config, { 'max.message.bytes': '100' }).maxMessageBytes).toBe(100);
   });
 
+  it('takes samsa.log.page.cache.window.bytes (Samsa\'s own, 0 by default) into every topic\'s log config', () => {
+    expect(DEFAULT_LOG_CONFIG.pageCacheWindowBytes).toBe(0);
+    const config = brokerConfigFrom([['samsa.log.page.cache.window.bytes', '67108864'], ['log.segment.bytes', '1048576']]);
+    expect(config.logConfig.pageCacheWindowBytes).toBe(67108864);
+    expect(config.logConfig.segmentBytes).toBe(1048576);
+    expect(topicLogConfig(config, { 'retention.ms': '1000' }).pageCacheWindowBytes).toBe(67108864);
+    expect(() => brokerConfigFrom([['samsa.log.page.cache.window.bytes', '-1']])).toThrow(/samsa.log.page.cache.window.bytes: must be at least 0/);
+  });
+
   it('refuses an unknown setting or a bad value, naming it', () => {
     expect(() => brokerConfigFrom([['num.partition', '3']])).toThrow(/unknown setting: num.partition/);
     expect(() => brokerConfigFrom([['num.partitions', 'three']])).toThrow(/num.partitions: not an integer/);
