@@ -120,31 +120,26 @@ static napi_value write_at_call(napi_env env, napi_callback_info info) {
 #endif
 
 #if defined(__linux__)
-static napi_value start_writeback_call(napi_env env, napi_callback_info info) {
+/* fd, position, length -> op(fd, position, length); a non-zero errno is thrown as from `syscall_name`. */
+static napi_value range_call(napi_env env, napi_callback_info info, const char *usage, int (*op)(int, int64_t, int64_t), const char *syscall_name) {
   int32_t fd;
   double range[2];
-  if (!get_fd_and_numbers(env, info, "startWriteback(fd, position, length)", &fd, NULL, range, 2)) return NULL;
-  int error = start_writeback(fd, (int64_t)range[0], (int64_t)range[1]);
-  if (error != 0) throw_errno(env, error, "sync_file_range");
+  if (!get_fd_and_numbers(env, info, usage, &fd, NULL, range, 2)) return NULL;
+  int error = op(fd, (int64_t)range[0], (int64_t)range[1]);
+  if (error != 0) throw_errno(env, error, syscall_name);
   return NULL;
+}
+
+static napi_value start_writeback_call(napi_env env, napi_callback_info info) {
+  return range_call(env, info, "startWriteback(fd, position, length)", start_writeback, "sync_file_range");
 }
 
 static napi_value evict_written_call(napi_env env, napi_callback_info info) {
-  int32_t fd;
-  double range[2];
-  if (!get_fd_and_numbers(env, info, "evictWritten(fd, position, length)", &fd, NULL, range, 2)) return NULL;
-  int error = evict_written(fd, (int64_t)range[0], (int64_t)range[1]);
-  if (error != 0) throw_errno(env, error, "sync_file_range");
-  return NULL;
+  return range_call(env, info, "evictWritten(fd, position, length)", evict_written, "sync_file_range");
 }
 
 static napi_value read_ahead_call(napi_env env, napi_callback_info info) {
-  int32_t fd;
-  double range[2];
-  if (!get_fd_and_numbers(env, info, "readAhead(fd, position, length)", &fd, NULL, range, 2)) return NULL;
-  int error = read_ahead(fd, (int64_t)range[0], (int64_t)range[1]);
-  if (error != 0) throw_errno(env, error, "posix_fadvise");
-  return NULL;
+  return range_call(env, info, "readAhead(fd, position, length)", read_ahead, "posix_fadvise");
 }
 #endif
 
