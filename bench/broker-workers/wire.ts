@@ -19,7 +19,7 @@ import {
   LAST_OFFSET_DELTA_AT,
   RECORDS_COUNT_AT,
 } from '../../src/log/record-batch.js';
-import { encodeBatch, type BatchRecord } from '../../src/log/records.js';
+import { encodePlainBatch, type BatchRecord } from '../../src/log/records.js';
 import { decodeFetchResponse, decodeProduceResponse, ResponseHeaderCodec, type FetchResponse, type ProduceResponse } from '../../src/protocol/generated/messages/index.js';
 import { responseHeaderVersion } from '../../src/protocol/headers.js';
 import { ProtocolReader } from '../../src/protocol/reader.js';
@@ -101,7 +101,7 @@ const STAMP_MARKER = Uint8Array.from([0x53, 0x41, 0x4d, 0x53, 0x41, 0x2d, 0x42, 
 /**
  * As many `valueBytes` records (null keys, uncompressed) as fit in `batchBytesMax`, the way a
  * producer fills batch.size: it closes the batch when the next record would not fit. Built
- * once with encodeBatch (magic 2, CRC-32C); `records` caps the count (for linger-sized batches).
+ * once with encodePlainBatch (magic 2, CRC-32C); `records` caps the count (for linger-sized batches).
  */
 export function buildBatch(valueBytes: number, batchBytesMax: number, recordsMax = Number.MAX_SAFE_INTEGER): PrebuiltBatch {
   let random = 0x9e3779b9;
@@ -123,20 +123,8 @@ export function buildBatch(valueBytes: number, batchBytesMax: number, recordsMax
   }
   if (records.length === 0) throw new Error(`no ${valueBytes}-byte record fits in ${batchBytesMax} bytes`);
   records[0]!.value!.set(STAMP_MARKER.subarray(0, Math.min(STAMP_MARKER.length, valueBytes)));
-  const now = Date.now();
-  const bytes = encodeBatch({
-    baseOffset: 0,
-    partitionLeaderEpoch: -1,
-    attributes: 0,
-    lastOffsetDelta: records.length - 1,
-    baseTimestamp: now,
-    maxTimestamp: now,
-    producerId: -1,
-    producerEpoch: -1,
-    baseSequence: -1,
-    records,
-  });
-  if (bytes.byteLength !== total) throw new Error(`encodeBatch gave ${bytes.byteLength} bytes, expected ${total}`);
+  const bytes = encodePlainBatch(records, Date.now());
+  if (bytes.byteLength !== total) throw new Error(`encodePlainBatch gave ${bytes.byteLength} bytes, expected ${total}`);
   const stampAt = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).indexOf(Buffer.from(STAMP_MARKER.subarray(0, Math.min(STAMP_MARKER.length, valueBytes))));
   if (stampAt < BATCH_HEADER_BYTES) throw new Error('stamp marker not found in the built batch');
   return { bytes, records: records.length, valueBytes, stampAt };

@@ -6,7 +6,7 @@
  * plus the periodic offsets expiry. The logic is GroupCoordinator's; this only moves messages.
  */
 import type { PartitionLog } from '../log/partition-log.js';
-import { decodeBatchRecords, encodeBatch } from '../log/records.js';
+import { decodeBatchRecords, encodePlainBatch } from '../log/records.js';
 import { parseBatches } from '../log/record-batch.js';
 import type { ActorContext, ActorFactory, Message } from '../runtime/actor.js';
 import type { CoordinatorAnswerMessage, ToCoordinator } from './group-calls.js';
@@ -49,19 +49,11 @@ function* recordsOf(log: PartitionLog): Generator<OffsetsRecord> {
 function appendRecords(args: CoordinatorActorArgs, context: ActorContext) {
   return async (records: readonly OffsetsRecord[]): Promise<void> => {
     if (records.length === 0) return;
-    const now = context.now();
-    const batch = encodeBatch({
-      baseOffset: 0,
-      partitionLeaderEpoch: 0,
-      attributes: 0,
-      lastOffsetDelta: records.length - 1,
-      baseTimestamp: now,
-      maxTimestamp: now,
-      producerId: -1,
-      producerEpoch: -1,
-      baseSequence: -1,
-      records: records.map((record, index) => ({ offsetDelta: index, timestampDelta: 0, key: record.key, value: record.value, headers: [] })),
-    });
+    const batch = encodePlainBatch(
+      records.map((record, index) => ({ offsetDelta: index, timestampDelta: 0, key: record.key, value: record.value, headers: [] })),
+      context.now(),
+      0,
+    );
     await args.append(batch);
   };
 }

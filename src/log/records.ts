@@ -389,6 +389,27 @@ export function encodeBatch(fields: BatchFields): Uint8Array {
   return batch;
 }
 
+/**
+ * An uncompressed batch without a producer (not idempotent, not transactional): base offset 0
+ * (the log assigns offsets), timestamps from `timestampMs` plus each record's delta.
+ */
+export function encodePlainBatch(records: readonly BatchRecord[], timestampMs: number, partitionLeaderEpoch = -1): Uint8Array {
+  let maxTimestampDelta = 0;
+  for (const record of records) maxTimestampDelta = Math.max(maxTimestampDelta, record.timestampDelta);
+  return encodeBatch({
+    baseOffset: 0,
+    partitionLeaderEpoch,
+    attributes: COMPRESSION_NONE,
+    lastOffsetDelta: records.length - 1,
+    baseTimestamp: timestampMs,
+    maxTimestamp: timestampMs + maxTimestampDelta,
+    producerId: -1,
+    producerEpoch: -1,
+    baseSequence: -1,
+    records,
+  });
+}
+
 const utf8Encoder = new TextEncoder();
 
 /** Two passes: measure every record (its length prefix needs its size), then write once. */

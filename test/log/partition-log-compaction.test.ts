@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_LOG_CONFIG } from '../../src/log/log-config.js';
 import { PartitionLog } from '../../src/log/partition-log.js';
-import { COMPRESSION_NONE, decodeBatchRecords, encodeBatch } from '../../src/log/records.js';
+import { decodeBatchRecords, encodePlainBatch } from '../../src/log/records.js';
 import { readBatchHeader } from '../../src/log/record-batch.js';
 import { CpuPool } from '../../src/runtime/cpu-pool.js';
 
@@ -16,11 +16,7 @@ afterEach(() => {
 });
 
 function keyedBatch(key: string, value: string | null, timestampMs: number): Uint8Array {
-  return encodeBatch({
-    baseOffset: 0, partitionLeaderEpoch: 0, attributes: COMPRESSION_NONE, lastOffsetDelta: 0,
-    baseTimestamp: timestampMs, maxTimestamp: timestampMs, producerId: -1, producerEpoch: -1, baseSequence: -1,
-    records: [{ offsetDelta: 0, timestampDelta: 0, key: Buffer.from(key), value: value === null ? null : Buffer.from(value), headers: [] }],
-  });
+  return encodePlainBatch([{ offsetDelta: 0, timestampDelta: 0, key: Buffer.from(key), value: value === null ? null : Buffer.from(value), headers: [] }], timestampMs, 0);
 }
 
 /** Every record in the log as [offset, key, value]. */
@@ -134,10 +130,7 @@ describe('PartitionLog compaction', () => {
     expect(contents(log)).toEqual([[0, 'x', 'x-old']]);
     expect((await log.append(keyedBatch('d', 'd-1', now))).baseOffset).toBe(1);
     // A cut inside a batch of several offsets is still refused.
-    await log.append(encodeBatch({
-      baseOffset: 0, partitionLeaderEpoch: 0, attributes: COMPRESSION_NONE, lastOffsetDelta: 1, baseTimestamp: now, maxTimestamp: now, producerId: -1, producerEpoch: -1, baseSequence: -1,
-      records: [0, 1].map((offsetDelta) => ({ offsetDelta, timestampDelta: 0, key: Buffer.from(`e${offsetDelta}`), value: Buffer.from('e'), headers: [] })),
-    })); // offsets 2..3
+    await log.append(encodePlainBatch([0, 1].map((offsetDelta) => ({ offsetDelta, timestampDelta: 0, key: Buffer.from(`e${offsetDelta}`), value: Buffer.from('e'), headers: [] })), now, 0)); // offsets 2..3
     expect(() => log.truncateTo(3)).toThrow(/inside the batch 2\.\.3/);
     log.close();
   });

@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LOG_CONFIG, withTopicConfigs } from '../../src/log/log-config.js';
 import { PartitionLog } from '../../src/log/partition-log.js';
-import { COMPRESSION_NONE, decodeBatchRecords, encodeBatch } from '../../src/log/records.js';
+import { decodeBatchRecords, encodePlainBatch } from '../../src/log/records.js';
 import { parseBatches } from '../../src/log/record-batch.js';
 import { ErrorCode } from '../../src/protocol/generated/error-codes.js';
 import { KafkaError } from '../../src/protocol/kafka-error.js';
@@ -27,11 +27,7 @@ afterAll(async () => {
 });
 
 function batch(key: string, value: string | null, timestampMs = 0): Uint8Array {
-  return encodeBatch({
-    baseOffset: 0, partitionLeaderEpoch: 0, attributes: COMPRESSION_NONE, lastOffsetDelta: 0,
-    baseTimestamp: timestampMs, maxTimestamp: timestampMs, producerId: -1, producerEpoch: -1, baseSequence: -1,
-    records: [{ offsetDelta: 0, timestampDelta: 0, key: Buffer.from(key), value: value === null ? null : Buffer.from(value), headers: [] }],
-  });
+  return encodePlainBatch([{ offsetDelta: 0, timestampDelta: 0, key: Buffer.from(key), value: value === null ? null : Buffer.from(value), headers: [] }], timestampMs, 0);
 }
 
 function keys(log: PartitionLog): string[] {
