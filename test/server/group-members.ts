@@ -8,7 +8,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Admin } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Admin, type Producer } from 'kafkajs';
 import { expect } from 'vitest';
 import { decodeGroupValue, decodeOffsetsKey } from '../../src/groups/offsets-records.js';
 import { OFFSETS_TOPIC, partitionForKey } from '../../src/groups/internal-topics.js';
@@ -28,6 +28,16 @@ const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'python',
 export const FAST_GROUP_ARGS = ['--override', 'group.initial.rebalance.delay.ms=0', '--override', 'group.min.session.timeout.ms=1000'];
 
 export type PythonClient = 'kafka-python' | 'confluent';
+
+/** A kafkajs admin and producer (no topic auto-creation) connected to the broker at `port`: the tests' side door for topics, records and offsets. */
+export async function connectKafkajs(port: number, clientId: string): Promise<{ kafka: Kafka; admin: Admin; producer: Producer }> {
+  const kafka = new Kafka({ clientId, brokers: [`127.0.0.1:${port}`], logLevel: logLevel.NOTHING, retry: { retries: 3, initialRetryTime: 100 } });
+  const admin = kafka.admin();
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+  await admin.connect();
+  await producer.connect();
+  return { kafka, admin, producer };
+}
 export const PYTHON_MODULES: Record<PythonClient, string> = { 'kafka-python': 'kafka', confluent: 'confluent_kafka' };
 
 export function expectPythonClient(client: PythonClient): void {

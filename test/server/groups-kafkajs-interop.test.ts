@@ -13,12 +13,12 @@
  * - a broker restart (SIGTERM, then a start on the same data directory): the group is listed,
  *   fetchOffsets answers the same offsets, and a consumer of the group resumes from them.
  */
-import { AssignerProtocol, Kafka, logLevel, Partitioners, type Admin, type Consumer, type Producer } from 'kafkajs';
+import { AssignerProtocol, type Admin, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/protocol/generated/error-codes.js';
 import type { FindCoordinatorResponse, OffsetDeleteResponse } from '../../src/protocol/generated/messages/index.js';
 import { TemporaryDirectories } from '../log/temporary-directory.js';
-import { assignmentsAre, committedOffsets, countKeys, FAST_GROUP_ARGS, logEndOffsets, waitUntil } from './group-members.js';
+import { assignmentsAre, committedOffsets, connectKafkajs, countKeys, FAST_GROUP_ARGS, logEndOffsets, waitUntil } from './group-members.js';
 import { RawKafkaClient } from './raw-kafka-client.js';
 import { startSamsa, type SamsaProcess } from './samsa-process.js';
 
@@ -79,11 +79,7 @@ class KafkajsMember {
 }
 
 async function connectClients(): Promise<void> {
-  kafka = new Kafka({ clientId: 'samsa-groups-kafkajs', brokers: [`127.0.0.1:${samsa.port}`], logLevel: logLevel.NOTHING, retry: { retries: 3, initialRetryTime: 100 } });
-  admin = kafka.admin();
-  producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
-  await admin.connect();
-  await producer.connect();
+  ({ kafka, admin, producer } = await connectKafkajs(samsa.port, 'samsa-groups-kafkajs'));
 }
 
 beforeAll(async () => {

@@ -13,11 +13,11 @@
  *   static membership.)
  * A missing client is a failure, not a skip.
  */
-import { Kafka, logLevel, Partitioners, type Admin, type Producer } from 'kafkajs';
+import type { Admin, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TemporaryDirectories } from '../log/temporary-directory.js';
 import {
-  assignmentsAre, committedByMembers, committedOffsets, countKeys, expectPythonClient, FAST_GROUP_ARGS, logEndOffsets, PythonGroupMember, storedGroup, waitUntil,
+  assignmentsAre, committedByMembers, committedOffsets, connectKafkajs, countKeys, expectPythonClient, FAST_GROUP_ARGS, logEndOffsets, PythonGroupMember, storedGroup, waitUntil,
   type MemberOptions, type PythonClient,
 } from './group-members.js';
 import { startSamsa, type SamsaProcess } from './samsa-process.js';
@@ -32,11 +32,7 @@ let producer: Producer;
 
 beforeAll(async () => {
   samsa = await startSamsa({ dataDirectory: directories.make('samsa-groups-membership-'), brokerCount: 2, args: [...FAST_GROUP_ARGS, '--override', 'auto.create.topics.enable=false'] });
-  const kafka = new Kafka({ clientId: 'samsa-groups-membership', brokers: [`127.0.0.1:${samsa.port}`], logLevel: logLevel.NOTHING, retry: { retries: 3, initialRetryTime: 100 } });
-  admin = kafka.admin();
-  producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
-  await admin.connect();
-  await producer.connect();
+  ({ admin, producer } = await connectKafkajs(samsa.port, 'samsa-groups-membership'));
   const topics = ['kafka-python-killed', 'confluent-killed', 'cooperative', 'static'];
   expect(await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: PARTITIONS })), waitForLeaders: true })).toBe(true);
 });

@@ -20,11 +20,11 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Kafka, logLevel, Partitioners, type Admin, type Producer } from 'kafkajs';
+import type { Admin, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TemporaryDirectories } from '../log/temporary-directory.js';
 import {
-  assignmentsAre, committedByMembers, committedOffsets, countKeys, expectPythonClient, FAST_GROUP_ARGS, logEndOffsets, PYTHON, PythonGroupMember, waitUntil,
+  assignmentsAre, committedByMembers, committedOffsets, connectKafkajs, countKeys, expectPythonClient, FAST_GROUP_ARGS, logEndOffsets, PYTHON, PythonGroupMember, waitUntil,
   type PythonClient,
 } from './group-members.js';
 import { startSamsa, type SamsaProcess } from './samsa-process.js';
@@ -42,11 +42,7 @@ let admin: Admin;
 let producer: Producer;
 
 async function connectClients(): Promise<void> {
-  const kafka = new Kafka({ clientId: 'samsa-groups-python', brokers: [`127.0.0.1:${samsa.port}`], logLevel: logLevel.NOTHING, retry: { retries: 3, initialRetryTime: 100 } });
-  admin = kafka.admin();
-  producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
-  await admin.connect();
-  await producer.connect();
+  ({ admin, producer } = await connectKafkajs(samsa.port, 'samsa-groups-python'));
 }
 
 beforeAll(async () => {
