@@ -38,7 +38,7 @@ import { PartitionLog } from '../src/log/partition-log.js';
 import { checkBatches, lastOffsetOf, parseBatches } from '../src/log/record-batch.js';
 import { decodeBatchRecords } from '../src/log/records.js';
 import type { Segment } from '../src/log/segment.js';
-import { scratchDirectory } from './scratch-directory.js';
+import { runBench, scratchDirectory } from './scratch-directory.js';
 
 const SCALE = Number(process.env.SAMSA_BENCH_SCALE ?? '1');
 if (!(SCALE > 0 && SCALE <= 1)) throw new Error(`SAMSA_BENCH_SCALE must be in (0, 1], got ${process.env.SAMSA_BENCH_SCALE}`);
@@ -91,7 +91,6 @@ process.env.SAMSA_LOG_LEVEL ??= 'warn';
 
 const scratch = scratchDirectory('samsa-bench-log-', GLOBAL_TIMEOUT_MS);
 const dataDir = scratch.path;
-const cleanup = scratch.cleanup;
 
 // ---- the batch --------------------------------------------------------------------------------
 
@@ -908,12 +907,4 @@ async function main(): Promise<void> {
   if (!summary.recovery_ok) process.exitCode = 1;
 }
 
-main()
-  .catch((error: unknown) => {
-    console.error('bench failed:', error);
-    process.exitCode = 1;
-  })
-  .finally(() => {
-    scratch.disarm();
-    cleanup();
-  });
+runBench(main, scratch);
