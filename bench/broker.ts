@@ -12,11 +12,13 @@
  *
  *   0. Loopback ceiling: the same Produce frames, written the same way (one write per frame,
  *      `window` outstanding per connection), to a server process that reads and discards.
- *  fill. Unmeasured produce until the broker is in its steady state: the page cache holds ~the
- *      background writeback threshold of dirty data (vm.dirty_background_ratio), or grew by 3 GB
- *      (past the memory this VM hands out cheaply), or stopped growing (with a page-cache window,
- *      samsa.log.page.cache.window.bytes). Before it, writes cost this VM up to ~5x less, so the
- *      first cases would measure a state a running broker leaves within seconds. Repeated before step 3.
+ *  fill. Unmeasured produce until the broker is in its steady state: the page cache stopped
+ *      growing (the broker's page-cache budget, samsa.log.page.cache.max.bytes, is full and
+ *      every write reuses pages the log dropped), or holds ~the background writeback threshold of
+ *      dirty data (vm.dirty_background_ratio), or, with no budget (0), grew by 3 GB (past the
+ *      memory this VM hands out cheaply). Before it, writes cost a different amount (docs/log.md,
+ *      "Page cache"), so the first cases would measure a state a running broker leaves within
+ *      seconds. Repeated before step 3.
  *  0b. Page-cache write ceiling: fs.writeSync of the same 64 KiB batch back to back into a new
  *      file on one thread (what the log's append costs a broker's thread per byte).
  *   1. Produce sweep: 100 B and 1 KiB records x acks 1 and -1 (all) x batch.size 16/64/256 KiB.
@@ -30,7 +32,9 @@
  *      batch holds rate x linger / partitions records: the latency step builds such batches.
  *   2. Consume: the 100 B acks=1 topics of step 1 read from offset 0 to their end by raw Fetch
  *      requests (Kafka consumer defaults: max.partition.fetch.bytes 1 MiB, fetch.max.bytes
- *      50 MiB, one fetch in flight per broker connection).
+ *      50 MiB, one fetch in flight per broker connection). Run right after the 100 B cases (acks=1
+ *      last), so that it reads what the page-cache budget still holds, as a consumer that keeps
+ *      up does; data older than the budget streams from disk (docs/log.md, "Page cache").
  *   3. Latency, open loop: the producer sends on a schedule (1 ms ticks) at half of the peak
  *      100 B rate of step 1 with linger 1 ms and 5 ms, and at a quarter of it with linger 5 ms:
  *      acks=-1, batch = rate x linger / partitions records (at most 256 KiB), each batch carrying
@@ -62,6 +66,7 @@
  *   SAMSA_BENCH_BROKER_STDOUT     a file that gets the broker's stdout (e.g. with --trace-gc in the node flags)
  *   SAMSA_BENCH_PROFILE_TOP       rows per CPU-profile table (default 25)
  *   SAMSA_BENCH_TIMEOUT_MS        global timeout (default 230 s)
+ *   SAMSA_BENCH_TRACE=1           latency cases also print the worst latency per 100 ms from the case start
  *   SAMSA_BENCH_PEAK_100B         records/s the latency cases take as the peak instead of the one
  *                                 measured (experiments: e.g. SAMSA_BENCH_CASES='latency|fill');
  *                                 the summary then says so and the p99 target is not judged
@@ -72,6 +77,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KafkaConnection } from '../src/client/kafka-connection.js';
+import { defaultPageCacheMaxBytes } from '../src/server/broker-config.js';
 import type { CreateTopicsResponse } from '../src/protocol/generated/messages/index.js';
 import { BenchWorker, withTimeout } from './bench-worker.js';
 import { printProfile, summarizeProfiles } from './broker-workers/cpu-profile.js';
@@ -98,6 +104,7 @@ const BROKER_NODE_ARGS = (process.env.SAMSA_BENCH_BROKER_NODE_ARGS ?? '').split(
 const BROKER_OVERRIDES = (process.env.SAMSA_BENCH_BROKER_OVERRIDES ?? '').split(/\s+/).filter(Boolean);
 const GLOBAL_TIMEOUT_MS = Number(process.env.SAMSA_BENCH_TIMEOUT_MS ?? 230_000);
 const PROFILE_TOP = Number(process.env.SAMSA_BENCH_PROFILE_TOP ?? 25);
+const TRACE = process.env.SAMSA_BENCH_TRACE === '1';
 const PEAK_100B_GIVEN = Number(process.env.SAMSA_BENCH_PEAK_100B ?? 0);
 if (!(PEAK_100B_GIVEN >= 0)) throw new Error(`SAMSA_BENCH_PEAK_100B must be a rate >= 0, got ${process.env.SAMSA_BENCH_PEAK_100B}`);
 
@@ -106,7 +113,8 @@ const MB = 1e6;
 const HOST = '127.0.0.1';
 const BROKERS = os.availableParallelism();
 const VALUE_SIZES = [100, 1024] as const;
-const ACKS = [1, -1] as const;
+/** acks=1 last: the consume step reads the 100 B acks=1 topics right after they are written. */
+const ACKS = [-1, 1] as const;
 const BATCH_SIZES = [16 * KiB, 64 * KiB, 256 * KiB] as const;
 /** Open-loop latency cases: fraction of the peak 100 B rate, linger (ms). The headline is the worst p99 at 0.5. */
 const LATENCY_CASES = [{ load: 0.5, lingerMs: 1 }, { load: 0.5, lingerMs: 5 }, { load: 0.25, lingerMs: 5 }] as const;
@@ -134,6 +142,8 @@ const FILL_CACHE_GROWTH_STEADY = 0.1;
  * cache"), and that is the state a broker that keeps its writes cached stays in.
  */
 const FILL_CACHE_GROWTH_BYTES = 3e9;
+/** The broker's page-cache budget (samsa.log.page.cache.max.bytes), as overridden or by default. */
+const PAGE_CACHE_BUDGET = Number(BROKER_OVERRIDES.find((o) => o.startsWith('samsa.log.page.cache.max.bytes='))?.split('=')[1] ?? defaultPageCacheMaxBytes(os.totalmem()));
 /** Fill + 12 produce cases (at most PRODUCE_WIRE_BYTES_MAX each) + latency cases, all kept until the end. */
 const FREE_BYTES_NEEDED = 4e9 + 20e9 * Math.min(1, SCALE);
 const BROKER_START_TIMEOUT_MS = 15_000;
@@ -358,7 +368,7 @@ async function main(): Promise<void> {
       const before = state;
       state = pageCacheState();
       const cacheGrowth = state.cachedBytes - before.cachedBytes;
-      steady = state.dirtyBytes >= FILL_DIRTY_FRACTION * state.backgroundThresholdBytes || state.cachedBytes - cachedAtStart >= FILL_CACHE_GROWTH_BYTES ||
+      steady = state.dirtyBytes >= FILL_DIRTY_FRACTION * state.backgroundThresholdBytes || (PAGE_CACHE_BUDGET === 0 && state.cachedBytes - cachedAtStart >= FILL_CACHE_GROWTH_BYTES) ||
         (i >= FILL_ROUNDS_MIN - 1 && cacheGrowth < FILL_CACHE_GROWTH_STEADY * roundBytes);
     }
     console.log(`\n[fill ${label}] ${(bytes / 1e9).toFixed(2)} GB produced in ${((now() - started) / 1000).toFixed(1)} s (unmeasured): dirty page cache ${(state.dirtyBytes / 1e9).toFixed(2)} GB ` +
@@ -391,11 +401,31 @@ async function main(): Promise<void> {
     return r ? r.bytes / MB / r.seconds : NaN;
   };
 
+  // 2. consume (run right after the 100 B cases: see the header)
+  const consumeRows: { batchSize: number; result: ConsumeDrainResult; recordsPerS: number; MBps: number }[] = [];
+  const consumeStep = async (): Promise<void> => {
+    const consumeSources = produceRows.filter((row) => row.valueBytes === 100 && row.acks === 1);
+    if (CASES.test('consume') && consumeSources.length > 0) {
+      console.log('\n[2] consume from offset 0 to the end of the 100 B acks=1 topics of [1]: raw Fetch, max.partition.fetch.bytes 1 MiB, fetch.max.bytes 50 MiB, one fetch in flight per broker');
+      console.log('    written with batch.size     records        records/s    MB/s (batches)   fetches   consumer ELU   CPU cores: broker (sys; 3 busiest threads) / bench / other   broker CPU ms/MB');
+      for (const source of consumeSources) {
+        const targets = targetsOf().map((target) => ({ ...target, endOffset: source.result.endOffsets[target.partition] ?? 0 }));
+        consumer.post({ op: 'consume-drain', host: HOST, topic: source.topic, targets, maxWaitMs: 500, maxBytes: 50 * 2 ** 20, partitionMaxBytes: 2 ** 20, timeoutMs: CONSUME_TIMEOUT_MS, cpuPids: [brokerPid], clockTicksPerS: ticks });
+        const r = await consumer.expect('drained');
+        if (r.errors.length > 0 || !r.complete) throw new Error(`consume ${source.topic}: ${r.errors.join('; ') || 'incomplete'}`);
+        const row = { batchSize: source.batchSize, result: r, recordsPerS: r.records / r.seconds, MBps: r.bytes / MB / r.seconds };
+        consumeRows.push(row);
+        console.log(`    ${kib(source.batchSize).padStart(22)}   ${String(r.records).padStart(9)}   ${fmtRate(row.recordsPerS).padStart(14)}   ${row.MBps.toFixed(0).padStart(14)}   ${String(r.fetches).padStart(7)}   ${r.elu.toFixed(2).padStart(12)}   ${cpuCols(r).padEnd(55)}   ${((1000 * (r.cpuCores[0] ?? NaN)) / row.MBps).toFixed(2).padStart(16)}`);
+      }
+    }
+  };
+
   // 1. produce sweep
   const produceRows: ProduceRow[] = [];
   console.log(`\n[1] produce, closed loop: ${PRODUCE_WARMUP_MS / 1000} s warm-up + ${PRODUCE_MEASURE_MS / 1000} s measured per case (at most ${(PRODUCE_WIRE_BYTES_MAX / 1e9).toFixed(1)} GB sent)`);
-  console.log('    record  acks  batch.size (records)    records/s   MB/s values   MB/s wire   /loopback   req/s   ack p50 / p99 ms   gen ELU   CPU cores: broker (sys; 3 busiest threads) / bench / other   broker CPU ms/MB   dirty GB');
   for (const valueBytes of VALUE_SIZES) {
+    if (valueBytes !== VALUE_SIZES[0]) console.log(`\n[1] produce, continued: ${valueBytes} B records`);
+    console.log('    record  acks  batch.size (records)    records/s   MB/s values   MB/s wire   /loopback   req/s   ack p50 / p99 ms   gen ELU   CPU cores: broker (sys; 3 busiest threads) / bench / other   broker CPU ms/MB   dirty GB');
     for (const acks of ACKS) {
       for (const batchSize of BATCH_SIZES) {
         const name = `produce-${valueBytes === 100 ? '100B' : '1KiB'}-acks${acks === -1 ? 'all' : acks}-${batchSize / KiB}KiB`;
@@ -421,27 +451,12 @@ async function main(): Promise<void> {
         );
       }
     }
+    if (valueBytes === 100) await consumeStep();
   }
   const best = (valueBytes: number): ProduceRow | undefined => produceRows.filter((row) => row.valueBytes === valueBytes).sort((a, b) => b.recordsPerS - a.recordsPerS)[0];
   const best100 = best(100);
   const best1k = best(1024);
 
-  // 2. consume
-  const consumeRows: { batchSize: number; result: ConsumeDrainResult; recordsPerS: number; MBps: number }[] = [];
-  const consumeSources = produceRows.filter((row) => row.valueBytes === 100 && row.acks === 1);
-  if (CASES.test('consume') && consumeSources.length > 0) {
-    console.log('\n[2] consume from offset 0 to the end of the 100 B acks=1 topics of [1]: raw Fetch, max.partition.fetch.bytes 1 MiB, fetch.max.bytes 50 MiB, one fetch in flight per broker');
-    console.log('    written with batch.size     records        records/s    MB/s (batches)   fetches   consumer ELU   CPU cores: broker (sys; 3 busiest threads) / bench / other   broker CPU ms/MB');
-    for (const source of consumeSources) {
-      const targets = targetsOf().map((target) => ({ ...target, endOffset: source.result.endOffsets[target.partition] ?? 0 }));
-      consumer.post({ op: 'consume-drain', host: HOST, topic: source.topic, targets, maxWaitMs: 500, maxBytes: 50 * 2 ** 20, partitionMaxBytes: 2 ** 20, timeoutMs: CONSUME_TIMEOUT_MS, cpuPids: [brokerPid], clockTicksPerS: ticks });
-      const r = await consumer.expect('drained');
-      if (r.errors.length > 0 || !r.complete) throw new Error(`consume ${source.topic}: ${r.errors.join('; ') || 'incomplete'}`);
-      const row = { batchSize: source.batchSize, result: r, recordsPerS: r.records / r.seconds, MBps: r.bytes / MB / r.seconds };
-      consumeRows.push(row);
-      console.log(`    ${kib(source.batchSize).padStart(22)}   ${String(r.records).padStart(9)}   ${fmtRate(row.recordsPerS).padStart(14)}   ${row.MBps.toFixed(0).padStart(14)}   ${String(r.fetches).padStart(7)}   ${r.elu.toFixed(2).padStart(12)}   ${cpuCols(r).padEnd(55)}   ${((1000 * (r.cpuCores[0] ?? NaN)) / row.MBps).toFixed(2).padStart(16)}`);
-    }
-  }
   const consumeBest = [...consumeRows].sort((a, b) => b.recordsPerS - a.recordsPerS)[0];
 
   const latencyName = (c: { load: number; lingerMs: number }): string => `latency-load${c.load}-linger${c.lingerMs}ms`;
@@ -467,7 +482,7 @@ async function main(): Promise<void> {
       await consumer.expect('ready');
       const spec: ProduceSpec = {
         op: 'produce', host: HOST, topic, targets: targetsOf(), connectionsPerTarget: 1, window: WINDOW, valueBytes: 100, batchBytes: LATENCY_BATCH_BYTES_MAX, recordsPerBatch, acks: -1,
-        warmupMs: LATENCY_WARMUP_MS, measureMs: LATENCY_MEASURE_MS, wireBytesMax: PRODUCE_WIRE_BYTES_MAX, rateRecordsPerS: rate, stamp: true, cpuPids: [brokerPid], clockTicksPerS: ticks,
+        warmupMs: LATENCY_WARMUP_MS, measureMs: LATENCY_MEASURE_MS, wireBytesMax: Number.POSITIVE_INFINITY, rateRecordsPerS: rate, stamp: true, cpuPids: [brokerPid], clockTicksPerS: ticks,
       };
       producer.post(spec);
       const produced = await producer.expect('produced');
@@ -484,6 +499,15 @@ async function main(): Promise<void> {
         (bySecond[Math.floor((sentAt - produced.measureStartMs) / 1000)] ??= []).push(consumed.samples[i + 1]!);
       }
       const timeline = bySecond.map((values) => percentile(Float64Array.from(values).sort(), 99).toFixed(1)).join(' ');
+      if (TRACE) {
+        const from = produced.measureStartMs - LATENCY_WARMUP_MS;
+        const maxBy100: number[] = [];
+        for (let i = 0; i < consumed.samples.length; i += 2) {
+          const slot = Math.floor((consumed.samples[i]! - from) / 100);
+          if (slot >= 0) maxBy100[slot] = Math.max(maxBy100[slot] ?? 0, consumed.samples[i + 1]!);
+        }
+        console.log(`             max ms per 100 ms from the case start: ${Array.from(maxBy100, (v) => (v ?? 0).toFixed(0)).join(' ')}`);
+      }
       const sorted = Float64Array.from(latencies).sort();
       const fillMs = (1000 * produced.batchRecords) / (rate / BROKERS);
       const overloaded = produced.records / produced.seconds < 0.97 * rate;

@@ -30,12 +30,6 @@ export interface LogConfig {
   readonly cleanupPolicy: CleanupPolicy;
   readonly deleteRetentionMs: number;
   readonly minCleanableDirtyRatio: number;
-  /**
-   * Page-cache bytes kept behind each segment's end (write-behind.ts); 0 (the default) evicts
-   * nothing and leaves the page cache to the kernel, as Kafka does. A broker setting
-   * (samsa.log.page.cache.window.bytes), not a topic config.
-   */
-  readonly pageCacheWindowBytes: number;
 }
 
 export const DEFAULT_LOG_CONFIG: LogConfig = {
@@ -51,7 +45,6 @@ export const DEFAULT_LOG_CONFIG: LogConfig = {
   cleanupPolicy: 'delete',
   deleteRetentionMs: 24 * 3600 * 1000,
   minCleanableDirtyRatio: 0.5,
-  pageCacheWindowBytes: 0,
 };
 
 type Parser = (value: string, name: string) => unknown;

@@ -16,6 +16,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { DEFAULT_LOG_CONFIG, type LogConfig } from './log-config.js';
 import { nodeFileSystem, type LogFileSystem } from './log-file-system.js';
+import type { PageCacheBudget } from './page-cache-budget.js';
 import { PartitionLog, partitionDirectory } from './partition-log.js';
 
 export const CLEAN_SHUTDOWN_FILE = '.samsa-clean-shutdown';
@@ -31,6 +32,8 @@ export interface LogDirectoryOptions {
   readonly log?: Logger;
   /** Config of a partition when it is opened (its topic's settings); default Kafka's. */
   readonly configFor?: (topic: string, partition: number) => LogConfig;
+  /** Shared by every log of the directory (page-cache-budget.ts); none: the kernel decides what stays cached. */
+  readonly pageCacheBudget?: PageCacheBudget;
 }
 
 export class LogDirectory {
@@ -41,6 +44,7 @@ export class LogDirectory {
   private readonly now: () => number;
   private readonly log: Logger | undefined;
   private readonly configFor: (topic: string, partition: number) => LogConfig;
+  private readonly pageCacheBudget: PageCacheBudget | undefined;
   private readonly logs = new Map<string, PartitionLog>();
 
   constructor(options: LogDirectoryOptions) {
@@ -49,6 +53,7 @@ export class LogDirectory {
     this.now = options.now ?? Date.now;
     this.log = options.log;
     this.configFor = options.configFor ?? (() => DEFAULT_LOG_CONFIG);
+    this.pageCacheBudget = options.pageCacheBudget;
     this.fs.mkdir(this.root);
     const marker = path.join(this.root, CLEAN_SHUTDOWN_FILE);
     const clean = this.fs.exists(marker);
@@ -72,6 +77,7 @@ export class LogDirectory {
         fs: this.fs,
         now: this.now,
         log: this.log,
+        pageCacheBudget: this.pageCacheBudget,
         recoveryPoint: recoveryPoints.get(key) ?? 0,
         logStartOffset: logStarts.get(key) ?? 0,
         recover: !clean,
@@ -87,7 +93,7 @@ export class LogDirectory {
     const name = `${topic}-${partition}`;
     let log = this.logs.get(name);
     if (!log) {
-      log = new PartitionLog({ directory: partitionDirectory(this.root, topic, partition), config: config ?? this.configFor(topic, partition), fs: this.fs, now: this.now, log: this.log });
+      log = new PartitionLog({ directory: partitionDirectory(this.root, topic, partition), config: config ?? this.configFor(topic, partition), fs: this.fs, now: this.now, log: this.log, pageCacheBudget: this.pageCacheBudget });
       this.fs.fsyncDirectory(this.root);
       this.logs.set(name, log);
     }

@@ -10,7 +10,7 @@
  * written pages (write-behind.ts); without it those are absent and the kernel decides.
  */
 import fs from 'node:fs';
-import { nativeAddon } from './native-addon.js';
+import { nativeAddon, type PageCacheCall } from './native-addon.js';
 
 function writeWithNode(fd: number, bytes: Uint8Array, position: number): void {
   let written = 0;
@@ -29,12 +29,15 @@ export interface LogFileSystem {
   read(fd: number, target: Uint8Array, position: number, length: number): number;
   truncate(fd: number, length: number): void;
   fsync(fd: number): Promise<void>;
-  /** Starts writeback of a range without waiting for it (write-behind.ts); absent where unsupported. */
-  startWriteback?(fd: number, position: number, length: number): void;
-  /** Waits until a range is on disk, then drops it from the page cache (write-behind.ts); absent where unsupported. */
-  evictWritten?(fd: number, position: number, length: number): void;
-  /** Starts reading a range into the page cache without waiting (write-behind.ts); absent where unsupported. */
-  readAhead?(fd: number, position: number, length: number): void;
+  /**
+   * Starts writeback of a range (write-behind.ts), off this thread; `done` gets its error or
+   * null. Absent where unsupported.
+   */
+  startWriteback?: PageCacheCall;
+  /** Waits until a range is on disk, then drops it from the page cache (write-behind.ts), off this thread like startWriteback. */
+  evictWritten?: PageCacheCall;
+  /** Starts reading a range into the page cache (write-behind.ts), off this thread like startWriteback. */
+  readAhead?: PageCacheCall;
   exists(path: string): boolean;
   readFile(path: string): Uint8Array;
   /** Writes a whole small file atomically: temp file, fsync, rename, fsync of the directory. */

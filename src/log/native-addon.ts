@@ -7,6 +7,9 @@
  */
 import { createRequire } from 'node:module';
 
+/** A page-cache call: runs off the calling thread, then done(null) or done(error) on it. */
+export type PageCacheCall = (fd: number, position: number, length: number, done: (error: Error | null) => void) => void;
+
 export interface NativeAddon {
   /** The CRC-32C of bytes[start, start + length), unsigned. */
   crc32c(bytes: Uint8Array, start: number, length: number): number;
@@ -14,12 +17,15 @@ export interface NativeAddon {
   readonly crc32cImplementation: string;
   /** Writes all of `bytes` at `position` (pwrite); throws an Error with code, errno, syscall. Not on Windows. */
   readonly writeAt?: (fd: number, bytes: Uint8Array, position: number) => void;
-  /** sync_file_range(SYNC_FILE_RANGE_WRITE) of the range; throws like writeAt. Linux only. */
-  readonly startWriteback?: (fd: number, position: number, length: number) => void;
-  /** Waits for the range's writeback (sync_file_range), then posix_fadvise DONTNEED; throws like writeAt. Linux only. */
-  readonly evictWritten?: (fd: number, position: number, length: number) => void;
-  /** posix_fadvise WILLNEED of the range (read ahead, no wait); throws like writeAt. Linux only. */
-  readonly readAhead?: (fd: number, position: number, length: number) => void;
+  /**
+   * sync_file_range(SYNC_FILE_RANGE_WRITE) of the range, on the libuv thread pool; then
+   * done(null) or done(error), the error shaped like writeAt's. Bad arguments throw. Linux only.
+   */
+  readonly startWriteback?: PageCacheCall;
+  /** Waits for the range's writeback (sync_file_range), then posix_fadvise DONTNEED; on the pool, like startWriteback. Linux only. */
+  readonly evictWritten?: PageCacheCall;
+  /** posix_fadvise WILLNEED of the range (read ahead, no wait); on the pool, like startWriteback. Linux only. */
+  readonly readAhead?: PageCacheCall;
 }
 
 const ADDON_PATHS = ['../../native/build/Release/samsa_native.node', '../../../native/build/Release/samsa_native.node'];

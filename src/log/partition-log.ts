@@ -19,6 +19,7 @@ import type { Logger } from 'pino';
 import { KafkaError } from '../protocol/kafka-error.js';
 import type { LogConfig } from './log-config.js';
 import { nodeFileSystem, type LogFileSystem } from './log-file-system.js';
+import type { PageCacheBudget } from './page-cache-budget.js';
 import { assignOffsets, batchSizeAt, checkBatches, readBatchHeader, stampLogAppendTime } from './record-batch.js';
 import type { CpuPool } from '../runtime/cpu-pool.js';
 import { Segment, type ReadSlice, type SegmentOptions } from './segment.js';
@@ -49,7 +50,7 @@ export interface CompactionResult {
 /** Bytes of closed segments one compaction pass reads at most (oldest first). */
 /** Appended bytes between two writeback starts of the active segment (write-behind.ts). */
 const WRITE_BEHIND_STEP_BYTES = 1024 * 1024;
-/** Bytes read ahead of a read below the page-cache window (write-behind.ts). */
+/** Bytes read ahead of a read of evicted data (write-behind.ts). */
 const READ_AHEAD_BYTES = 4 * 1024 * 1024;
 export const COMPACTION_PASS_BYTES_MAX = 256 * 1024 * 1024;
 
@@ -59,6 +60,8 @@ export interface PartitionLogOptions {
   readonly fs?: LogFileSystem;
   readonly now?: () => number;
   readonly log?: Logger;
+  /** The broker thread's page-cache budget (page-cache-budget.ts); none: the kernel decides. */
+  readonly pageCacheBudget?: PageCacheBudget;
   /** From the recovery checkpoint; 0 when unknown. */
   readonly recoveryPoint?: number;
   /** From the log-start-offset checkpoint. */
@@ -78,6 +81,7 @@ export class PartitionLog {
   private readonly fs: LogFileSystem;
   private readonly now: () => number;
   private readonly log: Logger | undefined;
+  private readonly pageCacheBudget: PageCacheBudget | undefined;
   private segments: Segment[] = [];
   private lastFlushMs: number;
   /** Offsets below this were cleaned by the last compaction pass (the rest is "dirty"). */
@@ -92,6 +96,7 @@ export class PartitionLog {
     this.fs = options.fs ?? nodeFileSystem;
     this.now = options.now ?? Date.now;
     this.log = options.log;
+    this.pageCacheBudget = options.pageCacheBudget;
     this.lastFlushMs = this.now();
     this.fs.mkdir(this.directory);
     completeInterruptedSwaps(this.fs, this.directory);
@@ -455,7 +460,7 @@ export class PartitionLog {
   }
 
   private segmentOptions(): SegmentOptions {
-    return { indexIntervalBytes: this.config.indexIntervalBytes, writeBehind: { windowBytes: this.config.pageCacheWindowBytes, stepBytes: WRITE_BEHIND_STEP_BYTES, readAheadBytes: READ_AHEAD_BYTES } };
+    return { indexIntervalBytes: this.config.indexIntervalBytes, writeBehind: { budget: this.pageCacheBudget, stepBytes: WRITE_BEHIND_STEP_BYTES, readAheadBytes: READ_AHEAD_BYTES } };
   }
 
   private checkHealthy(): void {

@@ -249,7 +249,7 @@ export class Segment {
   }
 
   close(): void {
-    this.fs.close(this.fd);
+    this.writeBehind.close(() => this.fs.close(this.fd));
   }
 
   delete(): void {

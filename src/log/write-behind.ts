@@ -1,46 +1,71 @@
 /**
- * Write-behind for one segment file: keeps the log's page-cache footprint to a window behind its
- * end instead of letting every appended byte take a new page until memory is full.
+ * Write-behind for one segment file: starts writeback as the file grows, and, under a page-cache
+ * budget shared by the broker thread's logs, drops its oldest written ranges from the cache.
  *
- *   file:  [ evicted (on disk only) | written back, cached: windowBytes | writeback pending < stepBytes ]
- *          0                       evictedTo                          startedTo                 size
+ *   file:  [ evicted (on disk only) | written back, cached (queued in the budget) | writeback pending < stepBytes ]
+ *          0                       evictedTo                                      startedTo                 size
  *
- * - Every `stepBytes` appended, writeback of the new bytes starts (sync_file_range, no wait).
- * - Bytes more than `windowBytes` behind the end are waited for (long since written, normally)
- *   and dropped from the page cache (posix_fadvise DONTNEED), in steps.
+ * - Every `stepBytes` appended, writeback of the new bytes starts (sync_file_range, no wait) and
+ *   the range enters the budget's queue (page-cache-budget.ts); the budget calls evict() for the
+ *   oldest ranges of all its logs once it holds more than its limit.
  * - A read entirely below `evictedTo` (a consumer far behind, a rolled segment) drops what it
  *   read again and reads the next `readAheadBytes` ahead (posix_fadvise WILLNEED, no wait), so
- *   catching up streams through a few pages instead of filling memory, and the disk reads the
- *   next range while this one is sent.
+ *   catching up streams through a few pages instead of pushing the newest data out, and the disk
+ *   reads the next range while this one is sent.
  *
- * Why (docs/log.md, "Page cache"): consumers read mostly the last few MB; the rest of the cache
- * is rarely read again, but taking fresh pages is what costs. On VMs that hand free memory back
- * to the host (free page reporting, balloons: this 2-vCPU VM), a fresh page costs a fault into
- * the host, and appends cost ~2 ms/MB of the writer's CPU once the first GBs are used, against
- * ~0.25 ms/MB when the log reuses its own recently dropped pages. It also keeps dirty data small,
- * so the kernel never throttles the writer.
+ * Why (docs/log.md, "Page cache"): taking fresh pages is what costs a writer on a VM that hands
+ * free memory back to its host, and it keeps dirty data small, so the kernel never throttles the
+ * writer.
  *
  * Durability is unchanged: only fsync makes data durable. The kernel reports a writeback error
  * once per open file, so an error seen here is kept and thrown by the next flush instead.
- * Where the addon (or sync_file_range: Linux) is missing, or windowBytes is 0, this does
- * nothing and the page cache behaves as in Kafka.
+ * Where the addon (or sync_file_range: Linux) is missing this does nothing; without a budget it
+ * only starts writeback and the kernel decides what stays cached, as in Kafka.
  */
 import type { LogFileSystem } from './log-file-system.js';
+import type { PageCacheBudget, PageCacheOwner } from './page-cache-budget.js';
 
 export interface WriteBehindOptions {
-  /** Page-cache bytes kept behind the end of the file; 0: nothing is evicted (the kernel decides). */
-  readonly windowBytes: number;
+  /** The broker thread's page-cache budget; undefined: nothing is evicted (the kernel decides). */
+  readonly budget: PageCacheBudget | undefined;
   /** Bytes appended between two writeback starts (and the eviction granularity). */
   readonly stepBytes: number;
   /** Bytes read ahead of a read below the window. */
   readonly readAheadBytes: number;
 }
 
-export class WriteBehind {
+type PageCacheCall = (fd: number, position: number, length: number, done: (error: Error | null) => void) => void;
+
+/**
+ * Page-cache calls in flight on this thread (module state is per worker thread). They share the
+ * libuv pool with fsync, so a disk slower than the appends must not queue an unbounded number
+ * ahead of a flush: at the bound a writeback start waits for the next step and an eviction for
+ * the next admission.
+ */
+export const PAGE_CACHE_CALLS_IN_FLIGHT_MAX = 16;
+let inFlight = 0;
+
+/** Page-cache calls this thread has in flight (tests). */
+export function pageCacheCallsInFlight(): number {
+  return inFlight;
+}
+
+export class WriteBehind implements PageCacheOwner {
   private startedTo: number;
+  /** The file's size after the last append (or truncation). */
+  private size: number;
   private evictedTo: number;
   private readonly enabled: boolean;
   private readonly evicting: boolean;
+  /** Set when the file closes: ranges still queued in the budget are then skipped (the fd may be reused). */
+  private closed = false;
+  /** This file's calls in flight on the thread pool. */
+  private pending = 0;
+  /** Read below evictedTo and not yet dropped again (empty: from > to). */
+  private dropFrom = Number.POSITIVE_INFINITY;
+  private dropTo = 0;
+  /** Closes the fd, when close() came while calls were in flight. */
+  private closeFd: (() => void) | undefined;
   /** The first writeback error, for the next flush to throw. */
   private error: Error | undefined;
 
@@ -53,41 +78,119 @@ export class WriteBehind {
     // What is already in the file when it opens is left to the kernel.
     this.startedTo = size;
     this.evictedTo = size;
+    this.size = size;
     this.enabled = fs.startWriteback !== undefined && fs.evictWritten !== undefined && fs.readAhead !== undefined;
-    this.evicting = this.enabled && options.windowBytes > 0;
+    this.evicting = this.enabled && options.budget !== undefined;
   }
 
   /** After an append that made the file `size` bytes long. */
   appended(size: number): void {
-    if (!this.enabled || this.error || size - this.startedTo < this.options.stepBytes) return;
-    try {
-      this.fs.startWriteback!(this.fd, this.startedTo, size - this.startedTo);
-      this.startedTo = size;
-      const keepFrom = size - this.options.windowBytes;
-      if (this.evicting && keepFrom - this.evictedTo >= this.options.stepBytes) {
-        this.fs.evictWritten!(this.fd, this.evictedTo, keepFrom - this.evictedTo);
-        this.evictedTo = keepFrom;
-      }
-    } catch (error) {
-      this.error = error as Error;
-    }
+    this.size = size;
+    this.startWriteback();
   }
 
-  /** After a read of [position, position + length): drops it again and reads ahead if it lies below the window. */
+  /** Starts writeback of what was appended since the last start, once that is a step (or more: after the in-flight bound). */
+  private startWriteback(): void {
+    const from = this.startedTo;
+    const size = this.size;
+    if (!this.enabled || this.error || this.closed || size - from < this.options.stepBytes) return;
+    // State first: `done` may run before call() returns (and start the next range).
+    this.startedTo = size;
+    if (!this.call(this.fs.startWriteback!, from, size - from)) {
+      this.startedTo = from;
+      return;
+    }
+    // In steps, so that a long range (after the in-flight bound) is evicted a step at a time, oldest first.
+    if (this.evicting) for (let at = from; at < size; at += this.options.stepBytes) this.options.budget!.admit(this, at, Math.min(size, at + this.options.stepBytes));
+  }
+
+  /**
+   * The budget drops [from, to): waits for its writeback (started long ago, normally) and evicts
+   * it. False when too many page-cache calls are in flight: the budget retries later.
+   */
+  evict(from: number, to: number): boolean {
+    if (this.closed || this.error) return true;
+    const evictedTo = this.evictedTo;
+    this.evictedTo = Math.max(evictedTo, Math.min(to, this.startedTo));
+    if (this.call(this.fs.evictWritten!, from, to - from)) return true;
+    this.evictedTo = evictedTo;
+    return false;
+  }
+
+  /** After a read of [position, position + length): drops it again and reads ahead if it lies in the evicted part. */
   read(position: number, length: number): void {
     if (!this.evicting || this.error || length === 0 || position + length > this.evictedTo) return;
+    this.dropFrom = Math.min(this.dropFrom, position);
+    this.dropTo = Math.max(this.dropTo, position + length);
+    this.dropRead();
+    this.call(this.fs.readAhead!, position + length, this.options.readAheadBytes);
+  }
+
+  /** Drops what cold reads brought in (merged into one range while the in-flight bound holds it back). */
+  private dropRead(): void {
+    if (this.dropTo <= this.dropFrom || this.closed || this.error) return;
+    const from = this.dropFrom;
+    const to = this.dropTo;
+    this.dropFrom = Number.POSITIVE_INFINITY;
+    this.dropTo = 0;
+    if (this.call(this.fs.evictWritten!, from, to - from)) return;
+    this.dropFrom = from;
+    this.dropTo = to;
+  }
+
+  /**
+   * The file is closing (or was deleted): queued ranges are skipped from now on, and `closeFd`
+   * runs once the calls in flight on this fd have finished (so none can reach a reused fd number).
+   */
+  close(closeFd: () => void): void {
+    this.closed = true;
+    if (this.pending === 0) closeFd();
+    else this.closeFd = closeFd;
+  }
+
+  /** Queues one page-cache call on the thread pool; false (nothing queued) at the in-flight bound. */
+  private call(op: PageCacheCall, position: number, length: number): boolean {
+    if (inFlight >= PAGE_CACHE_CALLS_IN_FLIGHT_MAX) return false;
+    inFlight++;
+    this.pending++;
+    let finished = false;
     try {
-      this.fs.evictWritten!(this.fd, position, length);
-      this.fs.readAhead!(this.fd, position + length, this.options.readAheadBytes);
+      op(this.fd, position, length, (error) => {
+        finished = true;
+        this.done(error);
+      });
     } catch (error) {
-      this.error = error as Error;
+      // Bad arguments or a full pool: nothing was queued (and `done` did not run).
+      if (!finished) {
+        inFlight--;
+        this.pending--;
+      }
+      this.error ??= error as Error;
+      return false;
     }
+    return true;
+  }
+
+  private done(error: Error | null): void {
+    inFlight--;
+    this.pending--;
+    if (error && !this.closed) this.error ??= error;
+    if (this.pending === 0 && this.closeFd) {
+      const closeFd = this.closeFd;
+      this.closeFd = undefined;
+      closeFd();
+    }
+    // A slot is free: what the bound held back can go now.
+    this.startWriteback();
+    this.dropRead();
+    this.options.budget?.evictOverLimit();
   }
 
   /** After the file was cut to `size` bytes. */
   truncated(size: number): void {
     this.startedTo = Math.min(this.startedTo, size);
     this.evictedTo = Math.min(this.evictedTo, size);
+    this.size = size;
   }
 
   /** Throws the writeback error seen since the file opened, if any (the log then goes offline). */

@@ -16,6 +16,7 @@
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { LogDirectory } from '../log/log-directory.js';
+import { PageCacheBudget } from '../log/page-cache-budget.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { ActorContext, ActorFactory, Address } from '../runtime/actor.js';
 import { PendingReplies } from '../runtime/pending-replies.js';
@@ -26,7 +27,7 @@ import type { AppendResult } from '../log/partition-log.js';
 import type { LeaderReply } from './partition-leader.js';
 import { PartitionLeaders } from './partition-leaders.js';
 import { AppendWaiters, partitionKey } from './append-waiters.js';
-import { brokerConfigFrom, topicLogConfig, type BrokerConfig } from './broker-config.js';
+import { brokerConfigFrom, pageCacheShareBytes, topicLogConfig, type BrokerConfig } from './broker-config.js';
 import type { BrokerActorArgs, CommandResult, ControllerCommand, PartitionInfo, ToBroker, ToController } from './cluster-messages.js';
 import { Connection } from './connection.js';
 import type { CreatePartitionsCommand, CreateTopicCommand, MetadataRecord, PlanResult, TopicState } from './controller-state.js';
@@ -122,10 +123,12 @@ export class BrokerNode implements ClusterServices {
     if (this.cache) return; // a second welcome (re-registration) changes nothing already applied
     const cache = new MetadataCache(snapshot);
     this.cache = cache;
+    const share = pageCacheShareBytes(this.config, this.args.brokerCount);
     const logs = new LogDirectory({
       root: this.args.logDirectory,
       log: this.log,
       configFor: (topic) => topicLogConfig(this.config, cache.topic(topic)?.configs ?? {}),
+      pageCacheBudget: share > 0 ? new PageCacheBudget(share) : undefined,
     });
     this.logDirectory = logs;
     if (logs.recoveredFromUncleanStop) this.log.warn({ directory: this.args.logDirectory }, 'previous stop was unclean; logs recovered');

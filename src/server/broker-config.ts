@@ -6,6 +6,7 @@
  * Log settings (log.segment.bytes, message.max.bytes, ...) are the defaults of every topic's
  * LogConfig; a topic's own configs (CreateTopics) override them.
  */
+import os from 'node:os';
 import { BROKER_LOG_DEFAULT_KEYS, DEFAULT_LOG_CONFIG, TOPIC_CONFIG_KEYS, withTopicConfigs, type LogConfig } from '../log/log-config.js';
 import { SOCKET_REQUEST_BYTES_MAX_DEFAULT } from '../protocol/frame-decoder.js';
 
@@ -26,6 +27,12 @@ export interface BrokerConfig {
   readonly logConfig: LogConfig;
   /** Consumer groups and __consumer_offsets (offsets.*, group.*): see groups below. */
   readonly groups: GroupConfig;
+  /**
+   * samsa.log.page.cache.max.bytes: the most log bytes the brokers keep in the page cache,
+   * split evenly over the broker threads (src/log/page-cache-budget.ts); 0: no limit, the
+   * kernel decides what stays cached, as in Kafka.
+   */
+  readonly pageCacheMaxBytes: number;
 }
 
 /** The group coordinator's settings, under Kafka's names. */
@@ -74,7 +81,18 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   settings: {},
   logConfig: DEFAULT_LOG_CONFIG,
   groups: DEFAULT_GROUP_CONFIG,
+  pageCacheMaxBytes: defaultPageCacheMaxBytes(os.totalmem()),
 };
+
+/** The default page-cache budget: a quarter of the machine's memory, in whole MiB. */
+export function defaultPageCacheMaxBytes(totalMemoryBytes: number): number {
+  return Math.floor(totalMemoryBytes / 4 / 2 ** 20) * 2 ** 20;
+}
+
+/** The budget of one of `brokers` broker threads; 0: no budget. */
+export function pageCacheShareBytes(config: BrokerConfig, brokers: number): number {
+  return config.pageCacheMaxBytes > 0 ? Math.max(1, Math.floor(config.pageCacheMaxBytes / brokers)) : 0;
+}
 
 const integerAtLeast = (min: number) => (value: string, name: string): number => {
   const parsed = Number(value.trim());
@@ -107,8 +125,8 @@ const BROKER_KEYS: Record<string, (config: Mutable<BrokerConfig>, value: string,
   'group.max.session.timeout.ms': (config, value, name) => { config.groups = { ...config.groups, maxSessionTimeoutMs: integerAtLeast(1)(value, name) }; },
   'group.max.size': (config, value, name) => { config.groups = { ...config.groups, maxSize: integerAtLeast(1)(value, name) }; },
   'transaction.state.log.num.partitions': (config, value, name) => { config.groups = { ...config.groups, transactionTopicPartitions: integerAtLeast(1)(value, name) }; },
-  // Samsa's own: page-cache bytes kept behind each segment's end (src/log/write-behind.ts); 0 = off.
-  'samsa.log.page.cache.window.bytes': (config, value, name) => { config.logConfig = { ...config.logConfig, pageCacheWindowBytes: integerAtLeast(0)(value, name) }; },
+  // Samsa's own: the page-cache budget of all brokers' logs (src/log/page-cache-budget.ts); 0 = no limit.
+  'samsa.log.page.cache.max.bytes': (config, value, name) => { config.pageCacheMaxBytes = integerAtLeast(0)(value, name); },
 };
 
 /** Kafka's alternative spellings of retention, converted to log.retention.ms. */
@@ -142,7 +160,7 @@ export function brokerConfigFrom(settings: Iterable<[string, string]>): BrokerCo
   }
   config.logDefaults = logDefaults;
   config.settings = given;
-  config.logConfig = { ...withTopicConfigs(DEFAULT_LOG_CONFIG, logDefaults), pageCacheWindowBytes: config.logConfig.pageCacheWindowBytes };
+  config.logConfig = withTopicConfigs(DEFAULT_LOG_CONFIG, logDefaults);
   return config;
 }
 

@@ -61,6 +61,8 @@ export interface BrokerActorArgs {
   /** Every broker setting given, to rebuild the BrokerConfig in the worker. */
   readonly settings: Readonly<Record<string, string>>;
   readonly controller: number;
+  /** How many brokers share the process (each takes its share of the page-cache budget). */
+  readonly brokerCount: number;
 }
 
 export function brokerDirectoryName(nodeId: number): string {

@@ -151,6 +151,7 @@ export class Cluster {
         logDirectory: path.join(this.options.dataDirectory, brokerDirectoryName(nodeId)),
         settings: this.config.settings,
         controller: this.controllerAddress,
+        brokerCount: this.options.brokerCount,
       };
       this.brokerAddresses.push(await this.runtime.spawn({ module: moduleUrl, factory: 'brokerActor', args, restart: 'permanent' }, { thread: nodeId + 1 }));
     }

@@ -94,7 +94,7 @@ const BROKER_SETTING_INFO: Readonly<Record<string, BrokerSettingInfo>> = {
   'group.max.session.timeout.ms': { type: ConfigType.INT, value: (config) => config.groups.maxSessionTimeoutMs, documentation: 'The largest session timeout a member may ask for.' },
   'group.max.size': { type: ConfigType.INT, value: (config) => config.groups.maxSize, documentation: 'The most members a group may have.' },
   'transaction.state.log.num.partitions': { type: ConfigType.INT, value: (config) => config.groups.transactionTopicPartitions, documentation: 'The number of partitions of __transaction_state.' },
-  'samsa.log.page.cache.window.bytes': { type: ConfigType.LONG, value: (config) => config.logConfig.pageCacheWindowBytes, documentation: 'Page-cache bytes kept behind the end of each segment; older written pages are evicted once on disk (0: the kernel decides, as in Kafka).' },
+  'samsa.log.page.cache.max.bytes': { type: ConfigType.LONG, value: (config) => config.pageCacheMaxBytes, documentation: 'The most log bytes the brokers keep in the page cache (split over the broker threads); the oldest written ranges are dropped once on disk, and reads of dropped data stream through a read-ahead (0: no limit, the kernel decides, as in Kafka). Default: a quarter of the memory.' },
 };
 
 /** Topic config name -> the broker setting that is its default (retention.ms -> log.retention.ms). */

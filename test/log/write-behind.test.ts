@@ -5,9 +5,10 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { nodeFileSystem, type LogFileSystem } from '../../src/log/log-file-system.js';
 import { nativeAddon } from '../../src/log/native-addon.js';
+import { PageCacheBudget } from '../../src/log/page-cache-budget.js';
 import { PartitionLog } from '../../src/log/partition-log.js';
 import { DEFAULT_LOG_CONFIG } from '../../src/log/log-config.js';
-import { WriteBehind } from '../../src/log/write-behind.js';
+import { PAGE_CACHE_CALLS_IN_FLIGHT_MAX, pageCacheCallsInFlight, WriteBehind } from '../../src/log/write-behind.js';
 import { buildBatch } from './batch-builder.js';
 import { TemporaryDirectories } from './temporary-directory.js';
 
@@ -16,52 +17,75 @@ const directories = new TemporaryDirectories();
 afterEach(() => directories.removeAll());
 
 type Call = [string, number, number];
+type Done = (error: Error | null) => void;
 
-/** A file system that records the write-behind calls (and does nothing else for them). */
-function recordingFileSystem(): { fs: LogFileSystem; calls: Call[] } {
+/**
+ * A file system that records the write-behind calls. Calls complete at once, or, with `hold`,
+ * only when the test runs `release()`.
+ */
+function recordingFileSystem(hold = false): { fs: LogFileSystem; calls: Call[]; release: (error?: Error) => number } {
   const calls: Call[] = [];
+  const held: Done[] = [];
+  const call = (kind: string) => (_fd: number, position: number, length: number, done: Done): void => {
+    calls.push([kind, position, length]);
+    if (hold) held.push(done);
+    else done(null);
+  };
   return {
     calls,
-    fs: {
-      ...nodeFileSystem,
-      startWriteback: (_fd, position, length) => void calls.push(['writeback', position, length]),
-      evictWritten: (_fd, position, length) => void calls.push(['evict', position, length]),
-      readAhead: (_fd, position, length) => void calls.push(['readAhead', position, length]),
+    fs: { ...nodeFileSystem, startWriteback: call('writeback'), evictWritten: call('evict'), readAhead: call('readAhead') },
+    release: (error) => {
+      const count = held.length;
+      for (const done of held.splice(0)) done(error ?? null);
+      return count;
     },
   };
 }
 
+const options = (budget: PageCacheBudget | undefined, readAheadBytes = 2 * MiB) => ({ budget, stepBytes: MiB, readAheadBytes });
+
+/** Waits until this thread's page-cache calls (real ones, on the thread pool) have finished. */
+async function settled(): Promise<void> {
+  for (let i = 0; i < 500 && pageCacheCallsInFlight() > 0; i++) await new Promise((resolve) => setTimeout(resolve, 2));
+  expect(pageCacheCallsInFlight()).toBe(0);
+}
+
 describe('WriteBehind: which ranges it writes back, evicts and reads ahead', () => {
-  it('starts writeback every step and evicts what falls a window behind the end, in steps', () => {
+  it('starts writeback every step, and the shared budget evicts the oldest ranges of all its files', () => {
     const { fs: recording, calls } = recordingFileSystem();
-    const writeBehind = new WriteBehind(recording, 99, 0, { windowBytes: 4 * MiB, stepBytes: MiB, readAheadBytes: 2 * MiB });
+    const budget = new PageCacheBudget(4 * MiB);
+    const a = new WriteBehind(recording, 98, 0, options(budget));
+    const b = new WriteBehind(recording, 99, 0, options(budget));
     let size = 0;
-    for (let i = 0; i < 40; i++) writeBehind.appended((size += 256 * 1024)); // 10 MiB in 256 KiB appends
-    const writebacks = calls.filter(([kind]) => kind === 'writeback');
-    const evictions = calls.filter(([kind]) => kind === 'evict');
-    expect(writebacks).toEqual(Array.from({ length: 10 }, (_, i) => ['writeback', i * MiB, MiB]));
-    // The window is kept: eviction starts once 5 MiB (window + step) are written, then follows in steps.
-    expect(evictions).toEqual(Array.from({ length: 6 }, (_, i) => ['evict', i * MiB, MiB]));
+    for (let i = 0; i < 20; i++) {
+      size += 256 * 1024;
+      a.appended(size); // 5 MiB in 256 KiB appends
+      if (i % 4 === 3) b.appended(size); // 5 MiB in 1 MiB appends
+    }
+    expect(calls.filter(([kind]) => kind === 'writeback')).toEqual(Array.from({ length: 10 }, (_, i) => ['writeback', Math.floor(i / 2) * MiB, MiB]));
+    // 10 MiB admitted, 4 MiB kept: the 6 oldest MiB went, alternating between the files as written.
+    expect(calls.filter(([kind]) => kind === 'evict')).toEqual(Array.from({ length: 6 }, (_, i) => ['evict', Math.floor(i / 2) * MiB, MiB]));
+    expect(budget.cachedBytes).toBe(4 * MiB);
   });
 
-  it('with a window of 0 starts writeback but never evicts', () => {
+  it('without a budget starts writeback but never evicts', () => {
     const { fs: recording, calls } = recordingFileSystem();
-    const writeBehind = new WriteBehind(recording, 99, 0, { windowBytes: 0, stepBytes: MiB, readAheadBytes: 2 * MiB });
+    const writeBehind = new WriteBehind(recording, 99, 0, options(undefined));
     for (let size = MiB; size <= 20 * MiB; size += MiB) writeBehind.appended(size);
     writeBehind.read(0, MiB);
     expect(calls.filter(([kind]) => kind === 'writeback')).toHaveLength(20);
     expect(calls.filter(([kind]) => kind !== 'writeback')).toEqual([]);
   });
 
-  it('evicts a read below the window again and reads the next range ahead; reads inside the window are left alone', () => {
+  it('evicts a read of evicted data again and reads the next range ahead; reads of cached data are left alone', () => {
     const { fs: recording, calls } = recordingFileSystem();
-    const writeBehind = new WriteBehind(recording, 99, 0, { windowBytes: 2 * MiB, stepBytes: MiB, readAheadBytes: 3 * MiB });
+    const writeBehind = new WriteBehind(recording, 99, 0, options(new PageCacheBudget(2 * MiB), 3 * MiB));
     for (let size = MiB; size <= 8 * MiB; size += MiB) writeBehind.appended(size); // evicted below 6 MiB
     calls.length = 0;
     writeBehind.read(MiB, 500_000);
     expect(calls).toEqual([['evict', MiB, 500_000], ['readAhead', MiB + 500_000, 3 * MiB]]);
     calls.length = 0;
-    writeBehind.read(6 * MiB - 10, 20); // crosses into the window
+    writeBehind.read(6 * MiB - 10, 20); // crosses into the cached part
     writeBehind.read(7 * MiB, 1000);
     writeBehind.read(0, 0);
     expect(calls).toEqual([]);
@@ -69,7 +93,7 @@ describe('WriteBehind: which ranges it writes back, evicts and reads ahead', () 
 
   it('leaves what the file held when it opened to the kernel, and follows truncation', () => {
     const { fs: recording, calls } = recordingFileSystem();
-    const writeBehind = new WriteBehind(recording, 99, 10 * MiB, { windowBytes: MiB, stepBytes: MiB, readAheadBytes: MiB });
+    const writeBehind = new WriteBehind(recording, 99, 10 * MiB, options(new PageCacheBudget(MiB)));
     writeBehind.appended(10 * MiB + 100);
     expect(calls).toEqual([]);
     writeBehind.appended(11 * MiB);
@@ -77,44 +101,87 @@ describe('WriteBehind: which ranges it writes back, evicts and reads ahead', () 
     writeBehind.truncated(2 * MiB);
     calls.length = 0;
     writeBehind.appended(3 * MiB);
-    expect(calls).toEqual([['writeback', 2 * MiB, MiB]]);
+    expect(calls).toEqual([['writeback', 2 * MiB, MiB], ['evict', 10 * MiB, MiB]]);
   });
 
   it('does nothing on a file system without the calls (no addon, not Linux)', () => {
     const { startWriteback: _w, evictWritten: _e, readAhead: _r, ...plain } = nodeFileSystem;
-    const writeBehind = new WriteBehind(plain, 99, 0, { windowBytes: MiB, stepBytes: MiB, readAheadBytes: MiB });
+    const writeBehind = new WriteBehind(plain, 99, 0, options(new PageCacheBudget(MiB)));
     for (let size = MiB; size <= 5 * MiB; size += MiB) writeBehind.appended(size);
     writeBehind.read(0, MiB);
+    let closed = false;
+    writeBehind.close(() => (closed = true));
+    expect(closed).toBe(true);
     expect(() => writeBehind.throwIfFailed()).not.toThrow();
   });
 
-  it('keeps the first writeback error for the next flush, and stops calling the disk after it', () => {
-    const calls: Call[] = [];
-    const failing: LogFileSystem = {
-      ...nodeFileSystem,
-      startWriteback: (_fd, position, length) => void calls.push(['writeback', position, length]),
-      evictWritten: () => {
-        throw Object.assign(new Error('EIO: i/o error, sync_file_range'), { code: 'EIO' });
-      },
-      readAhead: () => undefined,
-    };
-    const writeBehind = new WriteBehind(failing, 99, 0, { windowBytes: MiB, stepBytes: MiB, readAheadBytes: MiB });
-    for (let size = MiB; size <= 6 * MiB; size += MiB) writeBehind.appended(size);
-    expect(calls).toHaveLength(2); // the second step's eviction failed; nothing after it
+  it('keeps the first error a call reports for the next flush, and stops calling the disk after it', () => {
+    const { fs: recording, calls, release } = recordingFileSystem(true);
+    const writeBehind = new WriteBehind(recording, 99, 0, options(new PageCacheBudget(MiB)));
+    writeBehind.appended(MiB);
+    writeBehind.appended(2 * MiB); // writeback of the second step, eviction of the first
+    expect(calls).toHaveLength(3);
+    expect(() => writeBehind.throwIfFailed()).not.toThrow();
+    release(Object.assign(new Error('EIO: i/o error, sync_file_range'), { code: 'EIO' }));
+    for (let size = 3 * MiB; size <= 6 * MiB; size += MiB) writeBehind.appended(size);
+    expect(calls).toHaveLength(3);
     expect(() => writeBehind.throwIfFailed()).toThrow(/EIO/);
+    expect(pageCacheCallsInFlight()).toBe(0);
+  });
+
+  it('closes the fd only after its calls in flight have finished, and evicts nothing of a closed file', () => {
+    const { fs: recording, calls, release } = recordingFileSystem(true);
+    const budget = new PageCacheBudget(MiB);
+    const writeBehind = new WriteBehind(recording, 99, 0, options(budget));
+    writeBehind.appended(MiB);
+    let closed = 0;
+    writeBehind.close(() => closed++);
+    expect(closed).toBe(0);
+    release();
+    expect(closed).toBe(1);
+    // Its range still queued in the budget is skipped when it comes due: no call on a reused fd.
+    const other = new WriteBehind(recording, 100, 0, options(budget));
+    calls.length = 0;
+    other.appended(MiB);
+    other.appended(2 * MiB);
+    release();
+    expect(calls).toEqual([['writeback', 0, MiB], ['writeback', MiB, MiB], ['evict', 0, MiB]]);
+    expect(closed).toBe(1);
+  });
+
+  it('bounds the calls in flight; each call that finishes lets held-back writeback and evictions go, without more appends', () => {
+    const { fs: recording, calls, release } = recordingFileSystem(true);
+    const budget = new PageCacheBudget(2 * MiB);
+    const writeBehind = new WriteBehind(recording, 99, 0, options(budget));
+    try {
+      for (let size = MiB; size <= 40 * MiB; size += MiB) writeBehind.appended(size);
+      expect(pageCacheCallsInFlight()).toBe(PAGE_CACHE_CALLS_IN_FLIGHT_MAX);
+      expect(calls).toHaveLength(PAGE_CACHE_CALLS_IN_FLIGHT_MAX);
+      let rounds = 0;
+      while (release() > 0) rounds++;
+      expect(rounds).toBeGreaterThan(1);
+      // Every appended byte had its writeback started, in order and once; all but the newest 2 MiB were evicted.
+      const writebacks = calls.filter(([kind]) => kind === 'writeback');
+      let end = 0;
+      for (const [, position, length] of writebacks) {
+        expect(position).toBe(end);
+        end += length;
+      }
+      expect(end).toBe(40 * MiB);
+      const evicted = calls.filter(([kind]) => kind === 'evict').reduce((sum, [, , length]) => sum + length, 0);
+      expect(evicted).toBe(38 * MiB);
+      expect(budget.cachedBytes).toBe(2 * MiB);
+    } finally {
+      while (release() > 0);
+    }
+    expect(pageCacheCallsInFlight()).toBe(0);
   });
 
   it('a partition log whose eviction failed goes offline at its next flush with KAFKA_STORAGE_ERROR', async () => {
     const directory = directories.make();
-    const failing: LogFileSystem = {
-      ...nodeFileSystem,
-      startWriteback: () => undefined,
-      evictWritten: () => {
-        throw Object.assign(new Error('EIO: i/o error, sync_file_range'), { code: 'EIO' });
-      },
-      readAhead: () => undefined,
-    };
-    const log = new PartitionLog({ directory, config: { ...DEFAULT_LOG_CONFIG, pageCacheWindowBytes: MiB }, fs: failing });
+    const fail = (_fd: number, _position: number, _length: number, done: Done): void => done(Object.assign(new Error('EIO: i/o error, sync_file_range'), { code: 'EIO' }));
+    const failing: LogFileSystem = { ...nodeFileSystem, startWriteback: (_fd, _p, _l, done) => done(null), evictWritten: fail, readAhead: (_fd, _p, _l, done) => done(null) };
+    const log = new PartitionLog({ directory, config: DEFAULT_LOG_CONFIG, fs: failing, pageCacheBudget: new PageCacheBudget(MiB) });
     const batch = buildBatch([{ key: null, value: new Uint8Array(64 * 1024) }], { baseTimestamp: Date.now() });
     for (let i = 0; i < 40; i++) await log.append(batch);
     await expect(log.flush()).rejects.toMatchObject({ errorName: 'KAFKA_STORAGE_ERROR' });
@@ -123,7 +190,7 @@ describe('WriteBehind: which ranges it writes back, evicts and reads ahead', () 
   });
 });
 
-describe('write-behind on a real file (native addon, Linux)', () => {
+describe('write-behind on real files (native addon, Linux)', () => {
   // On disk, not in /dev/shm (tmpfs pages cannot be evicted): the OS temp directory.
   const diskDirectory = (): string => {
     const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'samsa-write-behind-'));
@@ -135,23 +202,28 @@ describe('write-behind on a real file (native addon, Linux)', () => {
     for (const directory of diskDirectories.splice(0)) fs.rmSync(directory, { recursive: true, force: true });
   });
   const residentBytes = (file: string): number => Number(execFileSync('fincore', ['-b', '-n', '-o', 'RES', file], { encoding: 'utf8' }).trim());
+  const segmentFile = (directory: string): string => `${directory}/${fs.readdirSync(directory).find((name) => name.endsWith('.log'))}`;
 
-  it('keeps a segment file to about its window in the page cache, and every byte reads back', async () => {
+  it('holds two partitions sharing a budget to about the budget in the page cache, and every byte reads back', async () => {
     expect(nativeAddon?.startWriteback, 'the addon is built on Linux (npm install)').toBeTypeOf('function');
-    const directory = diskDirectory();
-    const log = new PartitionLog({ directory, config: { ...DEFAULT_LOG_CONFIG, pageCacheWindowBytes: 4 * MiB } });
+    const budget = new PageCacheBudget(6 * MiB);
+    const logs = [diskDirectory(), diskDirectory()].map((directory) => ({ directory, log: new PartitionLog({ directory, config: DEFAULT_LOG_CONFIG, pageCacheBudget: budget }) }));
     const value = new Uint8Array(100 * 1024).map((_, i) => (i * 31) & 0xff);
     const batch = buildBatch([{ key: null, value }], { baseTimestamp: Date.now() });
-    for (let i = 0; i < 400; i++) await log.append(batch); // ~40 MB
-    const segmentFile = `${directory}/${fs.readdirSync(directory).find((name) => name.endsWith('.log'))}`;
-    const size = fs.statSync(segmentFile).size;
-    expect(size).toBeGreaterThan(40e6);
-    // Window (4 MiB) + the step not yet evicted (1 MiB) + the step not yet written back (1 MiB), at most.
-    expect(residentBytes(segmentFile)).toBeLessThanOrEqual(6 * MiB);
-    // Reading it all back from the start (mostly from disk) returns every batch intact.
+    for (let i = 0; i < 200; i++) for (const { log } of logs) await log.append(batch); // ~20 MB each
+    await settled();
+    const files = logs.map(({ directory }) => segmentFile(directory));
+    for (const file of files) expect(fs.statSync(file).size).toBeGreaterThan(20e6);
+    // The budget (6 MiB) + per file the step not yet written back (< 1 MiB) and the partial page at the end.
+    const resident = files.reduce((sum, file) => sum + residentBytes(file), 0);
+    expect(resident).toBeLessThanOrEqual(6 * MiB + 2 * (MiB + 4096));
+    expect(resident).toBeGreaterThanOrEqual(4 * MiB);
+    // Reading one back from the start (mostly from disk) returns every batch intact.
+    const { log } = logs[0]!;
+    const residentBefore = residentBytes(files[0]!);
     let offset = 0;
     let bytesRead = 0;
-    while (offset < 400) {
+    while (offset < 200) {
       const slice = log.read(offset, MiB, log.logEndOffset);
       expect(slice.firstOffset).toBe(offset);
       // Each batch is the one appended, with its offset: its value bytes are the last ones.
@@ -161,29 +233,43 @@ describe('write-behind on a real file (native addon, Linux)', () => {
       bytesRead += slice.bytes.byteLength;
       offset = slice.nextOffset;
     }
-    expect(offset).toBe(400);
-    expect(bytesRead).toBe(size);
+    expect(offset).toBe(200);
+    expect(bytesRead).toBe(fs.statSync(files[0]!).size);
+    await settled();
     // Catching up left the cache about as small as before (what it read was dropped again, read-ahead aside).
-    expect(residentBytes(segmentFile)).toBeLessThanOrEqual(12 * MiB);
-    log.close();
+    // At most the read-ahead (4 MiB) and the read that crossed into the cached part (1 MiB) more.
+    expect(residentBytes(files[0]!)).toBeLessThanOrEqual(residentBefore + 4 * MiB + MiB + 4096);
+    for (const { log: each } of logs) each.close();
+    await settled();
   });
 
-  it('with the default window (0) leaves everything to the kernel: the whole file stays cached', async () => {
+  it('without a budget leaves everything to the kernel: the whole file stays cached', async () => {
     const directory = diskDirectory();
     const log = new PartitionLog({ directory, config: DEFAULT_LOG_CONFIG });
     const batch = buildBatch([{ key: null, value: new Uint8Array(100 * 1024) }], { baseTimestamp: Date.now() });
     for (let i = 0; i < 100; i++) await log.append(batch);
-    const segmentFile = `${directory}/${fs.readdirSync(directory).find((name) => name.endsWith('.log'))}`;
-    expect(residentBytes(segmentFile)).toBe(Math.ceil(fs.statSync(segmentFile).size / 4096) * 4096);
+    await settled();
+    expect(residentBytes(segmentFile(directory))).toBe(Math.ceil(fs.statSync(segmentFile(directory)).size / 4096) * 4096);
     log.close();
+    await settled();
   });
 
-  it('the addon calls throw errors shaped like Node fs errors on a bad descriptor', () => {
+  it('the addon calls report errors shaped like Node fs errors to their callback; bad arguments throw', async () => {
     const addon = nativeAddon!;
-    expect(() => addon.startWriteback!(1_000_000, 0, 10)).toThrow(expect.objectContaining({ code: 'EBADF', syscall: 'sync_file_range' }));
-    expect(() => addon.evictWritten!(1_000_000, 0, 10)).toThrow(expect.objectContaining({ code: 'EBADF', syscall: 'sync_file_range' }));
-    expect(() => addon.readAhead!(1_000_000, 0, 10)).toThrow(expect.objectContaining({ code: 'EBADF', syscall: 'posix_fadvise' }));
-    expect(() => addon.evictWritten!(0, -1, 10)).toThrow(RangeError);
+    const result = (call: NonNullable<typeof addon.startWriteback>): Promise<Error | null> => new Promise((resolve) => call(1_000_000, 0, 10, resolve));
+    expect(await result(addon.startWriteback!)).toMatchObject({ code: 'EBADF', errno: -9, syscall: 'sync_file_range' });
+    expect(await result(addon.evictWritten!)).toMatchObject({ code: 'EBADF', syscall: 'sync_file_range' });
+    expect(await result(addon.readAhead!)).toMatchObject({ code: 'EBADF', syscall: 'posix_fadvise' });
+    const file = path.join(diskDirectory(), 'f');
+    fs.writeFileSync(file, Buffer.alloc(MiB));
+    const fd = fs.openSync(file, 'r+');
+    try {
+      expect(await result((_fd, position, length, done) => addon.evictWritten!(fd, position, length, done))).toBeNull();
+    } finally {
+      fs.closeSync(fd);
+    }
+    expect(() => addon.evictWritten!(0, -1, 10, () => undefined)).toThrow(RangeError);
     expect(() => (addon.readAhead as unknown as (fd: unknown) => void)('x')).toThrow(TypeError);
+    expect(() => (addon.readAhead as unknown as (...args: unknown[]) => void)(0, 0, 10, 'not a function')).toThrow(TypeError);
   });
 });

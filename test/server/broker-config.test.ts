@@ -1,6 +1,7 @@
+import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LOG_CONFIG } from '../../src/log/log-config.js';
-import { brokerConfigFrom, parseOverride, parseProperties, topicLogConfig } from '../../src/server/broker-config.js';
+import { brokerConfigFrom, defaultPageCacheMaxBytes, pageCacheShareBytes, parseOverride, parseProperties, topicLogConfig } from '../../src/server/broker-config.js';
 
 describe('broker config', () => {
   it('reads server.properties and lets overrides win', () => {
@@ -18,13 +19,19 @@ describe('broker config', () => {
     expect(topicLogConfig(config, { 'max.message.bytes': '100' }).maxMessageBytes).toBe(100);
   });
 
-  it('takes samsa.log.page.cache.window.bytes (Samsa\'s own, 0 by default) into every topic\'s log config', () => {
-    expect(DEFAULT_LOG_CONFIG.pageCacheWindowBytes).toBe(0);
-    const config = brokerConfigFrom([['samsa.log.page.cache.window.bytes', '67108864'], ['log.segment.bytes', '1048576']]);
-    expect(config.logConfig.pageCacheWindowBytes).toBe(67108864);
+  it('takes samsa.log.page.cache.max.bytes (Samsa\'s own; a quarter of the memory by default; 0 = no limit) and splits it over the brokers', () => {
+    expect(defaultPageCacheMaxBytes(24 * 2 ** 30)).toBe(6 * 2 ** 30);
+    expect(defaultPageCacheMaxBytes(1000 * 2 ** 20 + 5)).toBe(250 * 2 ** 20);
+    expect(brokerConfigFrom([]).pageCacheMaxBytes).toBe(defaultPageCacheMaxBytes(os.totalmem()));
+    const config = brokerConfigFrom([['samsa.log.page.cache.max.bytes', '67108864'], ['log.segment.bytes', '1048576']]);
+    expect(config.pageCacheMaxBytes).toBe(67108864);
     expect(config.logConfig.segmentBytes).toBe(1048576);
-    expect(topicLogConfig(config, { 'retention.ms': '1000' }).pageCacheWindowBytes).toBe(67108864);
-    expect(() => brokerConfigFrom([['samsa.log.page.cache.window.bytes', '-1']])).toThrow(/samsa.log.page.cache.window.bytes: must be at least 0/);
+    expect(pageCacheShareBytes(config, 2)).toBe(33554432);
+    expect(pageCacheShareBytes(config, 3)).toBe(22369621);
+    const unlimited = brokerConfigFrom([['samsa.log.page.cache.max.bytes', '0']]);
+    expect(pageCacheShareBytes(unlimited, 2)).toBe(0);
+    expect(() => brokerConfigFrom([['samsa.log.page.cache.max.bytes', '-1']])).toThrow(/samsa.log.page.cache.max.bytes: must be at least 0/);
+    expect(() => brokerConfigFrom([['samsa.log.page.cache.window.bytes', '1']])).toThrow(/unknown setting: samsa.log.page.cache.window.bytes/);
   });
 
   it('refuses an unknown setting or a bad value, naming it', () => {
