@@ -61,7 +61,7 @@
  *   SAMSA_BENCH_CONNECTIONS       connections per partition leader (default 1)
  *   SAMSA_BENCH_BROKER_NODE_ARGS  node flags for the broker, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof'
  *                                 (a profile found there is summarised at the end)
- *   SAMSA_BENCH_BROKER_OVERRIDES  broker settings for A/B runs, e.g. 'samsa.log.page.cache.window.bytes=0'
+ *   SAMSA_BENCH_BROKER_OVERRIDES  broker settings for A/B runs, e.g. 'samsa.log.page.cache.max.bytes=0'
  *                                 (each becomes --override key=value; printed in the summary)
  *   SAMSA_BENCH_BROKER_STDOUT     a file that gets the broker's stdout (e.g. with --trace-gc in the node flags)
  *   SAMSA_BENCH_PROFILE_TOP       rows per CPU-profile table (default 25)
