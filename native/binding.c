@@ -13,8 +13,10 @@
  *       waits until that range is on disk, then drops its pages from the page cache
  *   readAhead(fd, position, length, done): void           (Linux only: page-cache.c)
  *       starts reading that range into the page cache without waiting (posix_fadvise WILLNEED)
- *   All three run on the libuv thread pool and call done(null), or done(error) with an Error
- *   shaped like writeAt's (syscall 'sync_file_range' or 'posix_fadvise'); bad arguments throw.
+ *   preallocate(fd, position, length, done): void        (Linux only: page-cache.c)
+ *       allocates disk blocks for that range without changing the file's size (fallocate KEEP_SIZE)
+ *   All four run on the libuv thread pool and call done(null), or done(error) with an Error
+ *   shaped like writeAt's (syscall 'sync_file_range', 'posix_fadvise' or 'fallocate'); bad arguments throw.
  *
  * Ranges instead of subarrays save the caller an allocation per batch. Node-API is ABI-stable,
  * so one build serves Node 20, 22 and 24, and the module is context-aware (every worker thread
@@ -221,6 +223,10 @@ static napi_value evict_written_call(napi_env env, napi_callback_info info) {
 static napi_value read_ahead_call(napi_env env, napi_callback_info info) {
   return range_call(env, info, "readAhead(fd, position, length, done)", read_ahead, "posix_fadvise");
 }
+
+static napi_value preallocate_call(napi_env env, napi_callback_info info) {
+  return range_call(env, info, "preallocate(fd, position, length, done)", preallocate, "fallocate");
+}
 #endif
 
 static int export_function(napi_env env, napi_value exports, const char *name, napi_callback callback) {
@@ -240,6 +246,7 @@ NAPI_MODULE_INIT() {
   if (!export_function(env, exports, "startWriteback", start_writeback_call)) return NULL;
   if (!export_function(env, exports, "evictWritten", evict_written_call)) return NULL;
   if (!export_function(env, exports, "readAhead", read_ahead_call)) return NULL;
+  if (!export_function(env, exports, "preallocate", preallocate_call)) return NULL;
 #endif
   if (napi_create_string_utf8(env, kind_names[kind], NAPI_AUTO_LENGTH, &name) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "crc32cImplementation", name) != napi_ok) return NULL;

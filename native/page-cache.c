@@ -10,6 +10,9 @@
  * dropping pages once they are on disk keeps the log's cache footprint to a window per segment,
  * whose pages are reused while still hot.
  *
+ * A segment that follows one rolled for size gets its first blocks allocated at once (fallocate,
+ * size unchanged): see src/log/write-behind.ts, "Preallocation".
+ *
  * A consumer reading below the window (catching up) gets the next range read ahead
  * (posix_fadvise WILLNEED) while its current one is sent, and what it read dropped again.
  *
@@ -17,7 +20,7 @@
  * found while waiting is returned (the caller reports it at the next flush, since the kernel
  * reports each writeback error once per open file).
  */
-#define _GNU_SOURCE /* sync_file_range */
+#define _GNU_SOURCE /* sync_file_range, fallocate */
 #include "page-cache.h"
 
 #include <errno.h>
@@ -39,6 +42,11 @@ int evict_written(int fd, int64_t position, int64_t length) {
 int read_ahead(int fd, int64_t position, int64_t length) {
   return posix_fadvise(fd, (off_t)position, (off_t)length, POSIX_FADV_WILLNEED);
 }
+
+int preallocate(int fd, int64_t position, int64_t length) {
+  if (fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)position, (off_t)length) != 0) return errno;
+  return 0;
+}
 #else
 int start_writeback(int fd, int64_t position, int64_t length) {
   (void)fd, (void)position, (void)length;
@@ -51,6 +59,11 @@ int evict_written(int fd, int64_t position, int64_t length) {
 }
 
 int read_ahead(int fd, int64_t position, int64_t length) {
+  (void)fd, (void)position, (void)length;
+  return ENOSYS;
+}
+
+int preallocate(int fd, int64_t position, int64_t length) {
   (void)fd, (void)position, (void)length;
   return ENOSYS;
 }

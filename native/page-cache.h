@@ -16,4 +16,8 @@ int evict_written(int fd, int64_t position, int64_t length);
 /* Starts reading [position, position + length) into the page cache without waiting; 0 or an errno. */
 int read_ahead(int fd, int64_t position, int64_t length);
 
+/* Allocates disk blocks for [position, position + length) without changing the file's size
+   (fallocate FALLOC_FL_KEEP_SIZE); 0 or an errno (EOPNOTSUPP where the file system cannot). */
+int preallocate(int fd, int64_t position, int64_t length);
+
 #endif

@@ -48,6 +48,7 @@ const char *errno_name(int error) {
     case EDQUOT: return "EDQUOT";
 #endif
     case ENOSYS: return "ENOSYS";
+    case EOPNOTSUPP: return "EOPNOTSUPP";
     default: return "EUNKNOWN";
   }
 }

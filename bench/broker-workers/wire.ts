@@ -8,7 +8,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from '../../src/log/crc32c.js';
 import { CORRELATION_ID_AT, KafkaConnection } from '../../src/client/kafka-connection.js';
 import {
   ATTRIBUTES_AT,
@@ -133,7 +133,7 @@ export function buildBatch(valueBytes: number, batchBytesMax: number, recordsMax
 /** Writes `stampMs` (float64) at `batchAt + stampAt` and recomputes the batch CRC in place. */
 export function stampBatch(frame: Buffer, batchAt: number, batchBytes: number, stampAt: number, stampMs: number): void {
   frame.writeDoubleBE(stampMs, batchAt + stampAt);
-  frame.writeUInt32BE(crc32c(frame.subarray(batchAt + ATTRIBUTES_AT, batchAt + batchBytes)) >>> 0, batchAt + CRC_AT);
+  frame.writeUInt32BE(crc32c(frame, batchAt + ATTRIBUTES_AT, batchBytes - ATTRIBUTES_AT), batchAt + CRC_AT);
 }
 
 // ---- request frames ----------------------------------------------------------------------------

@@ -38,6 +38,8 @@ export interface LogFileSystem {
   evictWritten?: PageCacheCall;
   /** Starts reading a range into the page cache (write-behind.ts), off this thread like startWriteback. */
   readAhead?: PageCacheCall;
+  /** Allocates a range's disk blocks without changing the size (write-behind.ts), off this thread like startWriteback. */
+  preallocate?: PageCacheCall;
   exists(path: string): boolean;
   readFile(path: string): Uint8Array;
   /** Writes a whole small file atomically: temp file, fsync, rename, fsync of the directory. */
@@ -64,6 +66,7 @@ export const nodeFileSystem: LogFileSystem = {
   startWriteback: nativeAddon?.startWriteback,
   evictWritten: nativeAddon?.evictWritten,
   readAhead: nativeAddon?.readAhead,
+  preallocate: nativeAddon?.preallocate,
   exists: (path) => fs.existsSync(path),
   readFile: (path) => fs.readFileSync(path),
   writeFileAtomic(path, bytes) {

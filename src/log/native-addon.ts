@@ -26,6 +26,8 @@ export interface NativeAddon {
   readonly evictWritten?: PageCacheCall;
   /** posix_fadvise WILLNEED of the range (read ahead, no wait); on the pool, like startWriteback. Linux only. */
   readonly readAhead?: PageCacheCall;
+  /** fallocate(FALLOC_FL_KEEP_SIZE) of the range (blocks allocated, size unchanged); on the pool, like startWriteback. Linux only. */
+  readonly preallocate?: PageCacheCall;
 }
 
 const ADDON_PATHS = ['../../native/build/Release/samsa_native.node', '../../../native/build/Release/samsa_native.node'];

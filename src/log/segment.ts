@@ -84,9 +84,11 @@ export class Segment {
     this.nextOffset = baseOffset;
   }
 
-  static create(directory: string, baseOffset: number, fs: LogFileSystem, options: SegmentOptions): Segment {
+  /** A new, empty segment; `preallocate`: its first blocks are allocated at once (write-behind.ts, "Preallocation"). */
+  static create(directory: string, baseOffset: number, fs: LogFileSystem, options: SegmentOptions, preallocate = false): Segment {
     const segment = new Segment(directory, baseOffset, fs, options, 'w+');
     segment.indexFilesStale = true;
+    if (preallocate) segment.writeBehind.preallocate();
     return segment;
   }
 

@@ -17,6 +17,16 @@
  * free memory back to its host, and it keeps dirty data small, so the kernel never throttles the
  * writer.
  *
+ * Preallocation: a segment that follows one rolled for size (a partition written fast) gets
+ * its first `preallocateBytes` of disk blocks at once (fallocate KEEP_SIZE, on the thread pool),
+ * so writeback converts them in order instead of allocating each step. Without it, on ext4
+ * the extent tree of a young file kept growing past the inode and folding back into it, and each
+ * fold freed a tree block; with the `discard` mount option the kernel's I/O-completion worker
+ * then waited for a discard behind the queued writeback, holding the inode's block-map lock, and
+ * the broker's next append (pwrite) waited with it: 0.1-1 s without an answer, in the first
+ * seconds of every segment (docs/log.md, "Page cache"). Slow partitions never preallocate, and
+ * what lies past the end when the file closes is given back (ftruncate to its size).
+ *
  * Durability is unchanged: only fsync makes data durable. The kernel reports a writeback error
  * once per open file, so an error seen here is kept and thrown by the next flush instead.
  * Where the addon (or sync_file_range: Linux) is missing this does nothing; without a budget it
@@ -32,6 +42,8 @@ export interface WriteBehindOptions {
   readonly stepBytes: number;
   /** Bytes read ahead of a read below the window. */
   readonly readAheadBytes: number;
+  /** Bytes preallocate() allocates (0: none). */
+  readonly preallocateBytes: number;
 }
 
 type PageCacheCall = (fd: number, position: number, length: number, done: (error: Error | null) => void) => void;
@@ -43,6 +55,8 @@ type PageCacheCall = (fd: number, position: number, length: number, done: (error
  * the next admission.
  */
 export const PAGE_CACHE_CALLS_IN_FLIGHT_MAX = 16;
+/** The page size of x86-64 and of most arm64 kernels. */
+const PAGE_BYTES = 4096;
 let inFlight = 0;
 
 /** Page-cache calls this thread has in flight (tests). */
@@ -68,6 +82,8 @@ export class WriteBehind implements PageCacheOwner {
   private closeFd: (() => void) | undefined;
   /** The first writeback error, for the next flush to throw. */
   private error: Error | undefined;
+  /** End of the blocks preallocate() asked for (0: none). */
+  private preallocatedTo = 0;
 
   constructor(
     private readonly fs: LogFileSystem,
@@ -89,10 +105,22 @@ export class WriteBehind implements PageCacheOwner {
     this.startWriteback();
   }
 
+  /**
+   * Allocates the file's first preallocateBytes of disk blocks (an empty file of a partition
+   * written fast). A failure (a file system without fallocate, a full disk) is no error: the
+   * appends then allocate as they go, as without it.
+   */
+  preallocate(): void {
+    const length = this.options.preallocateBytes;
+    if (!this.fs.preallocate || length <= 0 || this.size > 0 || this.closed) return;
+    if (this.call(this.fs.preallocate, 0, length, false)) this.preallocatedTo = length;
+  }
+
   /** Starts writeback of what was appended since the last start, once that is a step (or more: after the in-flight bound). */
   private startWriteback(): void {
     const from = this.startedTo;
-    const size = this.size;
+    // Whole pages only: the page the next append writes to is left alone (see "The last page").
+    const size = this.size - (this.size % PAGE_BYTES);
     if (!this.enabled || this.error || this.closed || size - from < this.options.stepBytes) return;
     // State first: `done` may run before call() returns (and start the next range).
     this.startedTo = size;
@@ -144,12 +172,30 @@ export class WriteBehind implements PageCacheOwner {
    */
   close(closeFd: () => void): void {
     this.closed = true;
-    if (this.pending === 0) closeFd();
-    else this.closeFd = closeFd;
+    const close = (): void => {
+      this.trimPreallocation();
+      closeFd();
+    };
+    if (this.pending === 0) close();
+    else this.closeFd = close;
   }
 
-  /** Queues one page-cache call on the thread pool; false (nothing queued) at the in-flight bound. */
-  private call(op: PageCacheCall, position: number, length: number): boolean {
+  /** Gives back the preallocated blocks past the file's end (ftruncate to the size frees them). */
+  private trimPreallocation(): void {
+    if (this.preallocatedTo <= this.size) return;
+    this.preallocatedTo = 0;
+    try {
+      this.fs.truncate(this.fd, this.size);
+    } catch {
+      // Only space past the end stays allocated (until the file is deleted or cut).
+    }
+  }
+
+  /**
+   * Queues one page-cache call on the thread pool; false (nothing queued) at the in-flight bound.
+   * With `keepError` false, a failure of the call is ignored (preallocation).
+   */
+  private call(op: PageCacheCall, position: number, length: number, keepError = true): boolean {
     if (inFlight >= PAGE_CACHE_CALLS_IN_FLIGHT_MAX) return false;
     inFlight++;
     this.pending++;
@@ -157,7 +203,7 @@ export class WriteBehind implements PageCacheOwner {
     try {
       op(this.fd, position, length, (error) => {
         finished = true;
-        this.done(error);
+        this.done(keepError ? error : null);
       });
     } catch (error) {
       // Bad arguments or a full pool: nothing was queued (and `done` did not run).
@@ -165,7 +211,7 @@ export class WriteBehind implements PageCacheOwner {
         inFlight--;
         this.pending--;
       }
-      this.error ??= error as Error;
+      if (keepError) this.error ??= error as Error;
       return false;
     }
     return true;

@@ -105,7 +105,8 @@ export class BrokerNode implements ClusterServices {
 
   /** Listens on the broker's port; connections are refused until the metadata arrives. */
   async listen(): Promise<BrokerEndpoint> {
-    const server = net.createServer((socket) => this.accept(socket));
+    // Paused: the connection chooses the buffers its reads go into before the first (socket-reads.ts).
+    const server = net.createServer({ pauseOnConnect: true }, (socket) => this.accept(socket));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

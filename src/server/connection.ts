@@ -17,10 +17,11 @@
  * of chunks (ProtocolWriter.chunks(): its own bytes, and the stored batches as the log read
  * them), and everything ready is written under one cork()/uncork(), which makes one writev.
  * Once the socket has written them, the log's read buffers among the chunks go back to the
- * thread's data-path pool (src/protocol/buffer-pool.ts) for the next fetch. Frames spanning
- * socket reads are joined in buffers of the same pool; the frame goes back once the request is
- * answered when its handler says it keeps no view of it (ApiHandler.releasesRequestBytes:
- * Produce, whose records are in the log by then). Other frames are left to the collector.
+ * thread's data-path pool (src/protocol/buffer-pool.ts) for the next fetch. Requests are read
+ * into buffers of the same pool, a large one straight into a buffer of its size
+ * (frame-receiver.ts, socket-reads.ts); the frame goes back once the request is answered when
+ * its handler says it keeps no view of it (ApiHandler.releasesRequestBytes: Produce, whose
+ * records are in the log by then). Other frames are left to the collector.
  *
  * Bad input closes this connection only, with one log line, as Kafka does: a frame size over
  * socket.request.max.bytes or too small, an unknown API key, an unsupported version (except
@@ -30,7 +31,7 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { dataPathBuffers } from '../protocol/buffer-pool.js';
-import { FrameDecoder, InvalidFrameError } from '../protocol/frame-decoder.js';
+import { InvalidFrameError } from '../protocol/frame-decoder.js';
 import { ErrorCode } from '../protocol/generated/error-codes.js';
 import { ResponseHeaderCodec } from '../protocol/generated/messages/index.js';
 import { API_VERSIONS_API_KEY, readRequestHeader, responseHeaderVersion } from '../protocol/headers.js';
@@ -38,9 +39,13 @@ import type { MessageCodec } from '../protocol/message-codec.js';
 import { ProtocolReader } from '../protocol/reader.js';
 import { ProtocolWriter } from '../protocol/writer.js';
 import { CLOSE_CONNECTION, NO_RESPONSE, type ClusterServices, type RequestContext } from './handler.js';
+import { FrameReceiver } from './frame-receiver.js';
 import type { HandlerRegistry } from './handler-registry.js';
+import { readIntoOwnBuffers } from './socket-reads.js';
 
 export const IN_FLIGHT_REQUESTS_MAX_DEFAULT = 64;
+/** The smallest request: api key, version, correlation id, client id length. */
+const REQUEST_BYTES_MIN = 10;
 /**
  * Record sets from this size on are written from where the log read them rather than copied
  * into the response; below it a copy costs less than another chunk in the writev.
@@ -64,7 +69,7 @@ interface PendingResponse {
 }
 
 export class Connection {
-  private readonly decoder: FrameDecoder;
+  private readonly receiver: FrameReceiver;
   private readonly pending: PendingResponse[] = [];
   private readonly inFlightRequestsMax: number;
   private readonly log: Logger;
@@ -75,13 +80,21 @@ export class Connection {
   /** The client's address as Kafka reports it (JoinGroup's client host): "/127.0.0.1". */
   private readonly clientHost: string;
 
+  /**
+   * @param socket an accepted socket that has not started reading (the server is created with
+   *   pauseOnConnect); this starts it
+   */
   constructor(private readonly socket: Socket, private readonly options: ConnectionOptions) {
-    this.decoder = new FrameDecoder(options.frameBytesMax, undefined, dataPathBuffers);
+    this.receiver = new FrameReceiver(options.frameBytesMax, REQUEST_BYTES_MIN, dataPathBuffers);
     this.inFlightRequestsMax = options.inFlightRequestsMax ?? IN_FLIGHT_REQUESTS_MAX_DEFAULT;
     this.log = options.log.child({ remote: `${socket.remoteAddress}:${socket.remotePort}` });
     this.clientHost = `/${(socket.remoteAddress ?? '').replace(/^::ffff:/, '')}`;
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    const ownBuffers = readIntoOwnBuffers(socket, () => this.receiver.nextBuffer(), (bytes) => {
+      this.onFrames(() => this.receiver.received(bytes));
+      return true;
+    });
+    if (!ownBuffers) socket.on('data', (chunk: Buffer) => this.onFrames(() => this.receiver.push(chunk)));
     socket.on('drain', () => {
       this.writeBlocked = false;
       this.updateFlow();
@@ -89,8 +102,10 @@ export class Connection {
     socket.on('error', (error) => this.log.debug({ err: error }, 'connection error'));
     socket.on('close', () => {
       this.closed = true;
+      this.receiver.dispose();
       this.drained?.();
     });
+    socket.resume();
   }
 
   /**
@@ -116,11 +131,12 @@ export class Connection {
     this.socket.destroy();
   }
 
-  private onData(chunk: Buffer): void {
+  /** Handles the frames that `read` (bytes just received) completes. */
+  private onFrames(read: () => Buffer[]): void {
     if (this.draining || this.closed) return;
     let frames: Buffer[];
     try {
-      frames = this.decoder.push(chunk);
+      frames = read();
     } catch (error) {
       if (!(error instanceof InvalidFrameError)) throw error;
       this.closeForBadInput(error.message, { declaredSizeBytes: error.declaredSizeBytes });

@@ -210,17 +210,32 @@ describe('write failures', () => {
     expect(Buffer.compare(readAll(log), concatBytes([...stored, appended ?? new Uint8Array(0), atOffset(big, result.baseOffset)]))).toBe(0);
   });
 
-  it('a roll that cannot write the index files (ENOSPC) fails with KAFKA_STORAGE_ERROR; the log stays usable', async () => {
+  it('a roll waits for no disk: no fsync and no index file written, so a full disk does not fail it; the next flush writes the index files and fails with KAFKA_STORAGE_ERROR', async () => {
     const { fs, log, stored } = await fixture(config({ segmentBytes: 2048 }), 3);
     fs.failWrites('ENOSPC', 0, (file) => file.endsWith('.index') || file.endsWith('.timeindex'));
-    expectKafkaError(throwing(() => log.roll()), 'KAFKA_STORAGE_ERROR', 56);
-    expect(log.segmentCount).toBe(1);
-    fs.heal();
+    const fsyncs = fs.fsyncCalls;
+    const directoryFsyncs = fs.directoryFsyncCalls;
     log.roll();
     expect(log.segmentCount).toBe(2);
+    expect([fs.fsyncCalls, fs.directoryFsyncCalls]).toEqual([fsyncs, directoryFsyncs]);
     const next = batch();
     const result = await log.append(next.slice());
     expect(Buffer.compare(readAll(log), concatBytes([...stored, atOffset(next, result.baseOffset)]))).toBe(0);
+    expectKafkaError(await rejection(log.flush()), 'KAFKA_STORAGE_ERROR', 56);
+  });
+
+  it('the flush after a roll writes the old segment\'s index files and fsyncs the directory after the files', async () => {
+    const { fs, log } = await fixture(config({ segmentBytes: 2048 }), 3);
+    log.roll();
+    const oldIndex = path.join(log.directory, segmentFileName(0, '.index'));
+    const directoryFsyncs = fs.directoryFsyncCalls;
+    await log.append(batch());
+    await log.flush();
+    expect(fs.directoryFsyncCalls).toBe(directoryFsyncs + 1);
+    expect(statSync(oldIndex).size).toBeGreaterThan(0);
+    await log.append(batch());
+    await log.flush(); // no roll since: no directory fsync
+    expect(fs.directoryFsyncCalls).toBe(directoryFsyncs + 1);
   });
 });
 

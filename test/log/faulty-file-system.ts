@@ -47,6 +47,8 @@ export class FaultyFileSystem implements LogFileSystem {
   truncateFault: SimpleFault | undefined;
   /** fsync calls made through this file system (not the ones inside writeFileAtomic). */
   fsyncCalls = 0;
+  /** fsyncDirectory calls made through this file system (not the ones inside writeFileAtomic). */
+  directoryFsyncCalls = 0;
   /** When true, fsyncs wait in `heldFsyncs` until released. */
   holdFsyncs = false;
   readonly heldFsyncs: HeldFsync[] = [];
@@ -223,6 +225,7 @@ export class FaultyFileSystem implements LogFileSystem {
 
   fsyncDirectory(path: string): void {
     this.checkAlive();
+    this.directoryFsyncCalls++;
     this.inner.fsyncDirectory(path);
   }
 

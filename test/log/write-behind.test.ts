@@ -42,7 +42,7 @@ function recordingFileSystem(hold = false): { fs: LogFileSystem; calls: Call[]; 
   };
 }
 
-const options = (budget: PageCacheBudget | undefined, readAheadBytes = 2 * MiB) => ({ budget, stepBytes: MiB, readAheadBytes });
+const options = (budget: PageCacheBudget | undefined, readAheadBytes = 2 * MiB, preallocateBytes = 0) => ({ budget, stepBytes: MiB, readAheadBytes, preallocateBytes });
 
 /** Waits until this thread's page-cache calls (real ones, on the thread pool) have finished. */
 async function settled(): Promise<void> {
@@ -177,6 +177,27 @@ describe('WriteBehind: which ranges it writes back, evicts and reads ahead', () 
     expect(pageCacheCallsInFlight()).toBe(0);
   });
 
+  it('preallocation asks once, for an empty file only; its failure is no error, and what lies past the end is given back at close', () => {
+    const { fs: recording, calls, release } = recordingFileSystem(true);
+    const truncations: [number, number][] = [];
+    const withPreallocate: LogFileSystem = { ...recording, preallocate: (fd, position, length, done) => recording.readAhead!(fd, position, length, done), truncate: (fd, length) => truncations.push([fd, length]) };
+    const full = new WriteBehind(withPreallocate, 98, 5 * MiB, options(undefined, 2 * MiB, 8 * MiB));
+    full.preallocate();
+    expect(calls).toEqual([]); // not empty: nothing to allocate ahead
+    const fresh = new WriteBehind(withPreallocate, 99, 0, options(undefined, 2 * MiB, 8 * MiB));
+    fresh.preallocate();
+    expect(calls).toEqual([['readAhead', 0, 8 * MiB]]);
+    release(Object.assign(new Error('EOPNOTSUPP: operation not supported, fallocate'), { code: 'EOPNOTSUPP' }));
+    expect(() => fresh.throwIfFailed()).not.toThrow();
+    fresh.appended(3 * MiB);
+    let closed = false;
+    fresh.close(() => (closed = true));
+    expect(closed).toBe(false); // the writeback of the appended step is in flight
+    release();
+    expect(closed).toBe(true);
+    expect(truncations).toEqual([[99, 3 * MiB]]);
+  });
+
   it('a partition log whose eviction failed goes offline at its next flush with KAFKA_STORAGE_ERROR', async () => {
     const directory = directories.make();
     const fail = (_fd: number, _position: number, _length: number, done: Done): void => done(Object.assign(new Error('EIO: i/o error, sync_file_range'), { code: 'EIO' }));
@@ -241,6 +262,34 @@ describe('write-behind on real files (native addon, Linux)', () => {
     expect(residentBytes(files[0]!)).toBeLessThanOrEqual(residentBefore + 4 * MiB + MiB + 4096);
     for (const { log: each } of logs) each.close();
     await settled();
+  });
+
+  it('a segment rolled for size is followed by one whose first blocks are allocated at once; a closed one keeps no blocks past its end', async () => {
+    expect(nativeAddon?.preallocate, 'the addon is built on Linux (npm install)').toBeTypeOf('function');
+    const directory = diskDirectory();
+    const config = { ...DEFAULT_LOG_CONFIG, segmentBytes: 16 * MiB };
+    const log = new PartitionLog({ directory, config });
+    const batch = buildBatch([{ key: null, value: new Uint8Array(100 * 1024) }], { baseTimestamp: Date.now() });
+    const allocatedBytes = (file: string): number => fs.statSync(file).blocks * 512;
+    const files = (): string[] => fs.readdirSync(directory).filter((name) => name.endsWith('.log')).sort().map((name) => path.join(directory, name));
+    await log.append(batch);
+    await settled();
+    // The first segment of a partition: nothing is known of its rate, nothing is preallocated.
+    expect(allocatedBytes(files()[0]!)).toBeLessThan(MiB);
+    while (files().length < 2) await log.append(batch);
+    await settled();
+    const second = files()[1]!;
+    expect(fs.statSync(second).size).toBe(batch.byteLength);
+    expect(allocatedBytes(second)).toBeGreaterThanOrEqual(16 * MiB); // min(64 MiB, segment.bytes)
+    await log.append(batch);
+    log.close();
+    await settled();
+    expect(allocatedBytes(second)).toBeLessThan(MiB);
+    // Reopened, every batch reads back.
+    const reopened = new PartitionLog({ directory, config });
+    expect(reopened.logEndOffset).toBe(log.logEndOffset);
+    expect(reopened.read(reopened.logEndOffset - 1, MiB, reopened.logEndOffset).bytes.byteLength).toBe(batch.byteLength);
+    reopened.close();
   });
 
   it('without a budget leaves everything to the kernel: the whole file stays cached', async () => {

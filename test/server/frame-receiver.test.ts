@@ -1,0 +1,177 @@
+import net from 'node:net';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BufferPool } from '../../src/protocol/buffer-pool.js';
+import { InvalidFrameError } from '../../src/protocol/frame-decoder.js';
+import { FrameReceiver, HEAD_BYTES, HEAD_FRAME_BYTES_MAX } from '../../src/server/frame-receiver.js';
+import { readIntoOwnBuffers } from '../../src/server/socket-reads.js';
+
+function framed(payloads: readonly Uint8Array[]): Buffer {
+  return Buffer.concat(payloads.flatMap((payload) => {
+    const prefix = Buffer.alloc(4);
+    prefix.writeInt32BE(payload.byteLength);
+    return [prefix, payload];
+  }));
+}
+
+function payload(size: number, seed: number): Buffer {
+  const bytes = Buffer.allocUnsafe(size);
+  for (let i = 0; i < size; i++) bytes[i] = (i * 31 + seed) & 0xff;
+  return bytes;
+}
+
+/** Feeds `stream` the way the socket does: each read fills at most what nextBuffer() offers. */
+function readAll(receiver: FrameReceiver, stream: Buffer, cuts: readonly number[]): Buffer[] {
+  const frames: Buffer[] = [];
+  let position = 0;
+  for (let i = 0; position < stream.byteLength; i++) {
+    const target = receiver.nextBuffer();
+    expect(target.byteLength).toBeGreaterThan(0);
+    const count = Math.min(target.byteLength, cuts[i % cuts.length]!, stream.byteLength - position);
+    stream.copy(target, 0, position, position + count);
+    position += count;
+    frames.push(...receiver.received(count));
+  }
+  return frames;
+}
+
+describe('FrameReceiver', () => {
+  it('returns every frame, small and large, whatever the read sizes (property)', () => {
+    fc.assert(fc.property(
+      fc.array(fc.oneof(fc.integer({ min: 10, max: 300 }), fc.integer({ min: 10, max: 3 * HEAD_FRAME_BYTES_MAX }), fc.integer({ min: HEAD_BYTES, max: 3 * HEAD_BYTES })), { maxLength: 10 }),
+      fc.array(fc.integer({ min: 1, max: 2 * HEAD_BYTES }), { minLength: 1, maxLength: 20 }),
+      (sizes, cuts) => {
+        const payloads = sizes.map((size, i) => payload(size, i));
+        const receiver = new FrameReceiver(1 << 20, 10, new BufferPool());
+        const frames = readAll(receiver, framed(payloads), cuts);
+        expect(frames.length).toBe(payloads.length);
+        frames.forEach((frame, i) => expect(frame.equals(payloads[i]!)).toBe(true));
+        expect(receiver.buffered).toBe(0);
+      },
+    ), { numRuns: 200 });
+  });
+
+  it('reads a large frame in place: the reads after its size ask for exactly what it lacks, into the buffer it is returned in', () => {
+    const pool = new BufferPool();
+    const receiver = new FrameReceiver(1 << 20, 10, pool);
+    const big = payload(200_000, 3);
+    const stream = framed([big]);
+    const first = receiver.nextBuffer();
+    stream.copy(first, 0, 0, 1000);
+    expect(receiver.received(1000)).toEqual([]);
+    const rest = receiver.nextBuffer();
+    expect(rest.byteLength).toBe(200_000 - 996);
+    stream.copy(rest, 0, 1000);
+    const [frame] = receiver.received(rest.byteLength);
+    expect(frame!.equals(big)).toBe(true);
+    expect(frame!.buffer).toBe(rest.buffer);
+    // Given back, the next large frame is read into the same buffer: no allocation per request.
+    pool.release(frame!);
+    stream.copy(receiver.nextBuffer(), 0, 0, 1000);
+    receiver.received(1000);
+    expect(receiver.nextBuffer().buffer).toBe(rest.buffer);
+  });
+
+  it('returns small frames as their own buffers, so the head is reused at once', () => {
+    const receiver = new FrameReceiver(1 << 20, 10, new BufferPool());
+    const stream = framed([payload(50, 1), payload(60, 2)]);
+    const head = receiver.nextBuffer();
+    stream.copy(head);
+    const frames = receiver.received(stream.byteLength);
+    expect(frames.map((frame) => frame.byteLength)).toEqual([50, 60]);
+    for (const frame of frames) expect(frame.buffer).not.toBe(head.buffer);
+    expect(receiver.nextBuffer().byteOffset).toBe(head.byteOffset); // empty again: reads restart at the front
+  });
+
+  it('refuses a size over the limit or under the smallest request before buffering the frame', () => {
+    for (const size of [1025, -1, 0, 9]) {
+      const receiver = new FrameReceiver(1024, 10, new BufferPool());
+      const target = receiver.nextBuffer();
+      target.writeInt32BE(size, 0);
+      expect(() => receiver.received(4)).toThrow(InvalidFrameError);
+    }
+  });
+
+  it('takes chunks read elsewhere through the same steps (push)', () => {
+    const payloads = [payload(30, 1), payload(100_000, 2), payload(20_000, 3), payload(12, 4)];
+    const stream = framed(payloads);
+    const receiver = new FrameReceiver(1 << 20, 10, new BufferPool());
+    const frames: Buffer[] = [];
+    for (let at = 0; at < stream.byteLength; at += 7_777) frames.push(...receiver.push(stream.subarray(at, at + 7_777)));
+    expect(frames.map((frame, i) => frame.equals(payloads[i]!))).toEqual([true, true, true, true]);
+  });
+});
+
+describe('readIntoOwnBuffers on an accepted socket', () => {
+  const closers: (() => void)[] = [];
+  afterEach(() => {
+    for (const close of closers.splice(0)) close();
+  });
+
+  it('reads every frame into the receiver\'s buffers, with no data event, and stops and resumes with pause()/resume()', async () => {
+    const payloads = Array.from({ length: 40 }, (_, i) => payload([20, 5_000, 70_000, 300_000][i % 4]!, i));
+    const stream = framed(payloads);
+    const received = new Promise<{ frames: Buffer[]; installed: boolean; dataEvents: number; readsWhilePaused: number }>((resolve) => {
+      const server = net.createServer({ pauseOnConnect: true }, (socket) => {
+        const receiver = new FrameReceiver(1 << 20, 10, new BufferPool());
+        const frames: Buffer[] = [];
+        let dataEvents = 0;
+        let paused = false;
+        let readsWhilePaused = 0;
+        const installed = readIntoOwnBuffers(socket, () => receiver.nextBuffer(), (bytes) => {
+          if (paused) readsWhilePaused++;
+          frames.push(...receiver.received(bytes));
+          if (frames.length === 10 && !paused) {
+            // Stop reading for a while, as the connection does at its in-flight bound.
+            paused = true;
+            socket.pause();
+            setTimeout(() => {
+              paused = false;
+              socket.resume();
+            }, 50);
+          }
+          if (frames.length === payloads.length) resolve({ frames, installed, dataEvents, readsWhilePaused });
+          return true;
+        });
+        socket.on('data', () => dataEvents++);
+        socket.resume();
+      });
+      server.listen(0, '127.0.0.1', () => {
+        const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1', () => {
+          // Writes cut across frames at odd places.
+          for (let at = 0; at < stream.byteLength; at += 100_003) client.write(stream.subarray(at, at + 100_003));
+        });
+        closers.push(() => {
+          client.destroy();
+          server.close();
+        });
+      });
+    });
+    const { frames, installed, dataEvents, readsWhilePaused } = await received;
+    expect(installed).toBe(true);
+    expect(dataEvents).toBe(0);
+    expect(readsWhilePaused).toBe(0);
+    expect(frames.length).toBe(payloads.length);
+    frames.forEach((frame, i) => expect(frame.equals(payloads[i]!)).toBe(true));
+  });
+
+  it('changes nothing on a socket that is reading already', async () => {
+    const result = await new Promise<boolean>((resolve) => {
+      const server = net.createServer({ pauseOnConnect: true }, (socket) => {
+        const receiver = new FrameReceiver(1 << 20, 10, new BufferPool());
+        readIntoOwnBuffers(socket, () => receiver.nextBuffer(), () => true);
+        resolve(readIntoOwnBuffers(socket, () => receiver.nextBuffer(), () => true));
+        socket.destroy();
+      });
+      server.listen(0, '127.0.0.1', () => {
+        const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+        client.on('error', () => undefined);
+        closers.push(() => {
+          client.destroy();
+          server.close();
+        });
+      });
+    });
+    expect(result).toBe(false);
+  });
+});
