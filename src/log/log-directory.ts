@@ -93,8 +93,7 @@ export class LogDirectory {
     const name = `${topic}-${partition}`;
     let log = this.logs.get(name);
     if (!log) {
-      log = new PartitionLog({ directory: partitionDirectory(this.root, topic, partition), config: config ?? this.configFor(topic, partition), fs: this.fs, now: this.now, log: this.log, pageCacheBudget: this.pageCacheBudget });
-      this.fs.fsyncDirectory(this.root);
+      log = new PartitionLog({ directory: partitionDirectory(this.root, topic, partition), config: config ?? this.configFor(topic, partition), fs: this.fs, now: this.now, log: this.log, pageCacheBudget: this.pageCacheBudget, created: true });
       this.logs.set(name, log);
     }
     return log;

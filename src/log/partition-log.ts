@@ -51,7 +51,7 @@ export interface CompactionResult {
 const WRITE_BEHIND_STEP_BYTES = 1024 * 1024;
 /** Bytes read ahead of a read of evicted data (write-behind.ts). */
 const READ_AHEAD_BYTES = 4 * 1024 * 1024;
-/** Disk blocks allocated at once for a segment that follows one rolled for size (write-behind.ts). */
+/** Disk blocks allocated ahead for a new segment written fast (write-behind.ts, "Preallocation"). */
 const PREALLOCATE_BYTES = 64 * 1024 * 1024;
 /** Bytes of closed segments one compaction pass reads at most (oldest first). */
 export const COMPACTION_PASS_BYTES_MAX = 256 * 1024 * 1024;
@@ -70,6 +70,12 @@ export interface PartitionLogOptions {
   readonly logStartOffset?: number;
   /** After an unclean stop: check every segment at or past the recovery point. */
   readonly recover?: boolean;
+  /**
+   * The partition is new (LogDirectory.getOrCreate): its directory entry and first segment file
+   * are made durable by its first flush, not by fsyncs on the caller's thread now (an fsync
+   * waits for the device queue: 0.3-1 s under load).
+   */
+  readonly created?: boolean;
 }
 
 export class PartitionLog {
@@ -91,6 +97,8 @@ export class PartitionLog {
   private flushInFlight: Promise<void> | undefined;
   /** A roll created a segment file since the last flush: the next flush fsyncs the directory. */
   private directoryUnsynced = false;
+  /** This log's directory is new: the next flush also fsyncs the directory holding it. */
+  private parentUnsynced: boolean;
   /** Set when the disk failed in a way that leaves this log's state unknown (e.g. fsync EIO). */
   private failure: KafkaError | undefined;
 
@@ -102,6 +110,8 @@ export class PartitionLog {
     this.log = options.log;
     this.pageCacheBudget = options.pageCacheBudget;
     this.lastFlushMs = this.now();
+    this.parentUnsynced = options.created ?? false;
+    this.directoryUnsynced = this.parentUnsynced;
     this.fs.mkdir(this.directory);
     completeInterruptedSwaps(this.fs, this.directory);
     const recoveryPoint = options.recoveryPoint ?? 0;
@@ -270,8 +280,6 @@ export class PartitionLog {
 
   /**
    * Starts a new active segment at the log end offset (if the active one is not empty).
-   * `forSize`: the active one is full, so the new one gets its first blocks preallocated
-   * (write-behind.ts, "Preallocation").
    *
    * Nothing here waits for the disk, as in Kafka, whose roll leaves the flush of the old segment
    * to a background task: the old segment's index files are written by the next flush or the
@@ -281,10 +289,10 @@ export class PartitionLog {
    * (data=ordered), waited for the journal to write back every dirty page of the segment first:
    * up to 1.5 s without answering any request, every log.segment.bytes under load.
    */
-  roll(forSize = false): void {
+  roll(): void {
     if (this.activeSegment.isEmpty()) return;
     try {
-      this.segments.push(Segment.create(this.directory, this.logEndOffset, this.fs, this.segmentOptions(), forSize));
+      this.segments.push(Segment.create(this.directory, this.logEndOffset, this.fs, this.segmentOptions()));
       this.directoryUnsynced = true;
     } catch (error) {
       // Nothing written is lost, and the log stays usable: the next append tries the roll again.
@@ -443,13 +451,17 @@ export class PartitionLog {
     const target = this.logEndOffset;
     const pending = this.segments.filter((segment) => segment.nextOffset > this.recoveryPoint || segment === this.activeSegment);
     const directoryUnsynced = this.directoryUnsynced;
+    const parentUnsynced = this.parentUnsynced;
     this.directoryUnsynced = false;
+    this.parentUnsynced = false;
     try {
       await Promise.all(pending.map((segment) => segment.flush()));
       // After the files' data: the journal commit this forces has little left to write.
       if (directoryUnsynced) this.fs.fsyncDirectory(this.directory);
+      if (parentUnsynced) this.fs.fsyncDirectory(path.dirname(this.directory));
     } catch (error) {
       this.directoryUnsynced ||= directoryUnsynced;
+      this.parentUnsynced ||= parentUnsynced;
       // After a failed fsync the page cache state is unknown (Kafka takes the directory offline).
       this.failure = new KafkaError('KAFKA_STORAGE_ERROR', `fsync in ${this.directory} failed: ${(error as Error).message}`, { cause: error });
       this.log?.error({ directory: this.directory, err: error }, 'fsync failed; partition log offline');
@@ -464,7 +476,7 @@ export class PartitionLog {
     if (active.isEmpty()) return;
     const full = active.sizeBytes + incomingBytes > this.config.segmentBytes;
     const old = active.firstAppendMs !== undefined && nowMs - active.firstAppendMs >= this.config.segmentMs;
-    if (full || old) this.roll(full);
+    if (full || old) this.roll();
   }
 
   /** Index of the last segment whose base offset is <= offset. */

@@ -84,11 +84,9 @@ export class Segment {
     this.nextOffset = baseOffset;
   }
 
-  /** A new, empty segment; `preallocate`: its first blocks are allocated at once (write-behind.ts, "Preallocation"). */
-  static create(directory: string, baseOffset: number, fs: LogFileSystem, options: SegmentOptions, preallocate = false): Segment {
+  static create(directory: string, baseOffset: number, fs: LogFileSystem, options: SegmentOptions): Segment {
     const segment = new Segment(directory, baseOffset, fs, options, 'w+');
     segment.indexFilesStale = true;
-    if (preallocate) segment.writeBehind.preallocate();
     return segment;
   }
 

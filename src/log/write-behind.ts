@@ -17,9 +17,9 @@
  * free memory back to its host, and it keeps dirty data small, so the kernel never throttles the
  * writer.
  *
- * Preallocation: a segment that follows one rolled for size (a partition written fast) gets
- * its first `preallocateBytes` of disk blocks at once (fallocate KEEP_SIZE, on the thread pool),
- * so writeback converts them in order instead of allocating each step. Without it, on ext4
+ * Preallocation: a new segment written fast (4 MiB within a second of its first append) gets
+ * the rest of its first `preallocateBytes` of disk blocks at once (fallocate KEEP_SIZE, on the
+ * thread pool), so writeback converts them in order instead of allocating each step. Without it, on ext4
  * the extent tree of a young file kept growing past the inode and folding back into it, and each
  * fold freed a tree block; with the `discard` mount option the kernel's I/O-completion worker
  * then waited for a discard behind the queued writeback, holding the inode's block-map lock, and
@@ -42,8 +42,10 @@ export interface WriteBehindOptions {
   readonly stepBytes: number;
   /** Bytes read ahead of a read below the window. */
   readonly readAheadBytes: number;
-  /** Bytes preallocate() allocates (0: none). */
+  /** Bytes from the start of a new file fast writing preallocates (0: none). */
   readonly preallocateBytes: number;
+  /** Milliseconds of a monotonic clock (default performance.now), for the rate of a new file. */
+  readonly now?: () => number;
 }
 
 type PageCacheCall = (fd: number, position: number, length: number, done: (error: Error | null) => void) => void;
@@ -55,6 +57,10 @@ type PageCacheCall = (fd: number, position: number, length: number, done: (error
  * the next admission.
  */
 export const PAGE_CACHE_CALLS_IN_FLIGHT_MAX = 16;
+/** A new file that reaches this size within FAST_START_MS of its first append is preallocated. */
+const FAST_START_BYTES = 4 * 1024 * 1024;
+const FAST_START_MS = 1000;
+const monotonicNow = (): number => performance.now();
 /** The page size of x86-64 and of most arm64 kernels. */
 const PAGE_BYTES = 4096;
 let inFlight = 0;
@@ -82,8 +88,10 @@ export class WriteBehind implements PageCacheOwner {
   private closeFd: (() => void) | undefined;
   /** The first writeback error, for the next flush to throw. */
   private error: Error | undefined;
-  /** End of the blocks preallocate() asked for (0: none). */
+  /** End of the blocks preallocated (0: none). */
   private preallocatedTo = 0;
+  /** For a file that opened empty: when its first append came (NaN: none yet; -1: not watched). */
+  private firstAppendAt: number;
 
   constructor(
     private readonly fs: LogFileSystem,
@@ -97,23 +105,32 @@ export class WriteBehind implements PageCacheOwner {
     this.size = size;
     this.enabled = fs.startWriteback !== undefined && fs.evictWritten !== undefined && fs.readAhead !== undefined;
     this.evicting = this.enabled && options.budget !== undefined;
+    this.firstAppendAt = size === 0 && options.preallocateBytes > 0 && fs.preallocate !== undefined ? Number.NaN : -1;
   }
 
   /** After an append that made the file `size` bytes long. */
   appended(size: number): void {
     this.size = size;
+    if (this.firstAppendAt !== -1) this.preallocateIfFast();
     this.startWriteback();
   }
 
   /**
-   * Allocates the file's first preallocateBytes of disk blocks (an empty file of a partition
-   * written fast). A failure (a file system without fallocate, a full disk) is no error: the
-   * appends then allocate as they go, as without it.
+   * A new file written fast (FAST_START_BYTES within FAST_START_MS of its first append: a
+   * segment of a busy partition) gets the rest of its first preallocateBytes allocated then. A
+   * failure (a file system without fallocate, a full disk) is no error: the appends then
+   * allocate as they go, as without it.
    */
-  preallocate(): void {
-    const length = this.options.preallocateBytes;
-    if (!this.fs.preallocate || length <= 0 || this.size > 0 || this.closed) return;
-    if (this.call(this.fs.preallocate, 0, length, false)) this.preallocatedTo = length;
+  private preallocateIfFast(): void {
+    const now = (this.options.now ?? monotonicNow)();
+    if (Number.isNaN(this.firstAppendAt)) this.firstAppendAt = now;
+    if (this.size < FAST_START_BYTES) return;
+    const fast = now - this.firstAppendAt <= FAST_START_MS;
+    this.firstAppendAt = -1;
+    const from = Math.ceil(this.size / this.options.stepBytes) * this.options.stepBytes;
+    const to = this.options.preallocateBytes;
+    if (!fast || to <= from || this.preallocatedTo > 0 || this.closed) return;
+    if (this.call(this.fs.preallocate!, from, to - from, false)) this.preallocatedTo = to;
   }
 
   /** Starts writeback of what was appended since the last start, once that is a step (or more: after the in-flight bound). */

@@ -224,8 +224,25 @@ describe('write failures', () => {
     expectKafkaError(await rejection(log.flush()), 'KAFKA_STORAGE_ERROR', 56);
   });
 
+  it('a new partition costs its creator no fsync; its first flush fsyncs its directory and the one holding it', async () => {
+    const root = directories.make('samsa-create-');
+    const fs = new FaultyFileSystem();
+    const directory = new LogDirectory({ root, fs, now: () => START_MS, configFor: () => config() });
+    const before = fs.directoryFsyncCalls;
+    const log = directory.getOrCreate('fresh', 0, config());
+    expect(fs.directoryFsyncCalls).toBe(before);
+    await log.append(batch());
+    await log.flush();
+    expect(fs.directoryFsyncCalls).toBe(before + 2);
+    await log.append(batch());
+    await log.flush();
+    expect(fs.directoryFsyncCalls).toBe(before + 2);
+    directory.close();
+  });
+
   it('the flush after a roll writes the old segment\'s index files and fsyncs the directory after the files', async () => {
     const { fs, log } = await fixture(config({ segmentBytes: 2048 }), 3);
+    await log.flush(); // the partition is new: its first flush also fsyncs its directory and the one holding it
     log.roll();
     const oldIndex = path.join(log.directory, segmentFileName(0, '.index'));
     const directoryFsyncs = fs.directoryFsyncCalls;

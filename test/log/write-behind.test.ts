@@ -177,25 +177,45 @@ describe('WriteBehind: which ranges it writes back, evicts and reads ahead', () 
     expect(pageCacheCallsInFlight()).toBe(0);
   });
 
-  it('preallocation asks once, for an empty file only; its failure is no error, and what lies past the end is given back at close', () => {
-    const { fs: recording, calls, release } = recordingFileSystem(true);
+  it('preallocates a new file written fast (4 MiB within a second), once; not a slow one or one that opened with data; a failure is no error; the rest is given back at close', () => {
+    const { fs: recording, calls } = recordingFileSystem();
+    const heldPreallocations: Done[] = [];
     const truncations: [number, number][] = [];
-    const withPreallocate: LogFileSystem = { ...recording, preallocate: (fd, position, length, done) => recording.readAhead!(fd, position, length, done), truncate: (fd, length) => truncations.push([fd, length]) };
-    const full = new WriteBehind(withPreallocate, 98, 5 * MiB, options(undefined, 2 * MiB, 8 * MiB));
-    full.preallocate();
-    expect(calls).toEqual([]); // not empty: nothing to allocate ahead
-    const fresh = new WriteBehind(withPreallocate, 99, 0, options(undefined, 2 * MiB, 8 * MiB));
-    fresh.preallocate();
-    expect(calls).toEqual([['readAhead', 0, 8 * MiB]]);
-    release(Object.assign(new Error('EOPNOTSUPP: operation not supported, fallocate'), { code: 'EOPNOTSUPP' }));
-    expect(() => fresh.throwIfFailed()).not.toThrow();
-    fresh.appended(3 * MiB);
+    const withPreallocate: LogFileSystem = {
+      ...recording,
+      preallocate: (_fd, position, length, done) => {
+        calls.push(['preallocate', position, length]);
+        heldPreallocations.push(done);
+      },
+      truncate: (fd, length) => truncations.push([fd, length]),
+    };
+    let clock = 0;
+    const writeBehindOf = (fd: number, size: number) => new WriteBehind(withPreallocate, fd, size, { ...options(undefined, 2 * MiB, 16 * MiB), now: () => clock });
+    const preallocations = () => calls.filter(([kind]) => kind === 'preallocate');
+    // Opened with data: its rate is not watched.
+    const old = writeBehindOf(97, 5 * MiB);
+    for (let size = 5 * MiB; size <= 10 * MiB; size += 256 * 1024) old.appended(size);
+    // Slow: 4 MiB after 1.5 s.
+    const slow = writeBehindOf(98, 0);
+    for (let size = 256 * 1024; size <= 5 * MiB; size += 256 * 1024) {
+      slow.appended(size);
+      clock += 100;
+    }
+    expect(preallocations()).toEqual([]);
+    // Fast: 4 MiB within 1 s; the rest of the first 16 MiB from the next step on, once.
+    const fast = writeBehindOf(99, 0);
+    for (let size = 300 * 1024; size <= 6 * MiB; size += 300 * 1024) {
+      fast.appended(size);
+      clock += 20;
+    }
+    expect(preallocations()).toEqual([['preallocate', 5 * MiB, 11 * MiB]]);
     let closed = false;
-    fresh.close(() => (closed = true));
-    expect(closed).toBe(false); // the writeback of the appended step is in flight
-    release();
+    fast.close(() => (closed = true));
+    expect(closed).toBe(false); // the fd stays open until the preallocation is done
+    heldPreallocations.shift()!(Object.assign(new Error('EOPNOTSUPP: operation not supported, fallocate'), { code: 'EOPNOTSUPP' }));
     expect(closed).toBe(true);
-    expect(truncations).toEqual([[99, 3 * MiB]]);
+    expect(() => fast.throwIfFailed()).not.toThrow();
+    expect(truncations).toEqual([[99, 20 * 300 * 1024]]); // the size after the last append
   });
 
   it('a partition log whose eviction failed goes offline at its next flush with KAFKA_STORAGE_ERROR', async () => {
@@ -264,31 +284,34 @@ describe('write-behind on real files (native addon, Linux)', () => {
     await settled();
   });
 
-  it('a segment rolled for size is followed by one whose first blocks are allocated at once; a closed one keeps no blocks past its end', async () => {
+  it('a new segment written fast gets its first blocks allocated ahead; a slow one does not; a closed one keeps no blocks past its end', async () => {
     expect(nativeAddon?.preallocate, 'the addon is built on Linux (npm install)').toBeTypeOf('function');
-    const directory = diskDirectory();
     const config = { ...DEFAULT_LOG_CONFIG, segmentBytes: 16 * MiB };
-    const log = new PartitionLog({ directory, config });
     const batch = buildBatch([{ key: null, value: new Uint8Array(100 * 1024) }], { baseTimestamp: Date.now() });
     const allocatedBytes = (file: string): number => fs.statSync(file).blocks * 512;
-    const files = (): string[] => fs.readdirSync(directory).filter((name) => name.endsWith('.log')).sort().map((name) => path.join(directory, name));
-    await log.append(batch);
+    // Slow: one batch, nothing allocated ahead.
+    const slowDirectory = diskDirectory();
+    const slow = new PartitionLog({ directory: slowDirectory, config });
+    await slow.append(batch);
     await settled();
-    // The first segment of a partition: nothing is known of its rate, nothing is preallocated.
-    expect(allocatedBytes(files()[0]!)).toBeLessThan(MiB);
-    while (files().length < 2) await log.append(batch);
+    expect(allocatedBytes(segmentFile(slowDirectory))).toBeLessThan(MiB);
+    slow.close();
+    // Fast: 5 MB at once; the first 16 MiB (min(64 MiB, segment.bytes)) are allocated.
+    const directory = diskDirectory();
+    const log = new PartitionLog({ directory, config });
+    for (let i = 0; i < 50; i++) await log.append(batch);
     await settled();
-    const second = files()[1]!;
-    expect(fs.statSync(second).size).toBe(batch.byteLength);
-    expect(allocatedBytes(second)).toBeGreaterThanOrEqual(16 * MiB); // min(64 MiB, segment.bytes)
-    await log.append(batch);
+    const file = segmentFile(directory);
+    expect(fs.statSync(file).size).toBe(50 * batch.byteLength);
+    // From the next 1 MiB step on; below it, what was written.
+    expect(allocatedBytes(file)).toBeGreaterThanOrEqual(15 * MiB);
     log.close();
     await settled();
-    expect(allocatedBytes(second)).toBeLessThan(MiB);
-    // Reopened, every batch reads back.
+    expect(allocatedBytes(file)).toBeLessThan(50 * batch.byteLength + MiB);
+    // Reopened, every batch is there.
     const reopened = new PartitionLog({ directory, config });
-    expect(reopened.logEndOffset).toBe(log.logEndOffset);
-    expect(reopened.read(reopened.logEndOffset - 1, MiB, reopened.logEndOffset).bytes.byteLength).toBe(batch.byteLength);
+    expect(reopened.logEndOffset).toBe(50);
+    expect(reopened.read(49, MiB, 50).bytes.byteLength).toBe(batch.byteLength);
     reopened.close();
   });
 
