@@ -29,6 +29,15 @@ export class InvalidFrameError extends Error {
   }
 }
 
+/**
+ * Throws InvalidFrameError for a declared frame size outside [min, max]: hostile or garbage
+ * input, after which the connection must close.
+ */
+export function checkFrameSize(size: number, frameBytesMin: number, frameBytesMax: number): void {
+  if (size > frameBytesMax) throw new InvalidFrameError(`frame of ${size} bytes exceeds socket.request.max.bytes ${frameBytesMax}`, size);
+  if (size < frameBytesMin) throw new InvalidFrameError(`frame of ${size} bytes is too small for a request`, size);
+}
+
 export class FrameDecoder {
   private chunks: Buffer[] = [];
   private bufferedBytes = 0;
@@ -66,8 +75,7 @@ export class FrameDecoder {
       if (this.pendingFrameBytes < 0) {
         if (this.bufferedBytes < FRAME_SIZE_PREFIX_BYTES) break;
         const size = this.take(FRAME_SIZE_PREFIX_BYTES).readInt32BE(0);
-        if (size > this.frameBytesMax) throw new InvalidFrameError(`frame of ${size} bytes exceeds socket.request.max.bytes ${this.frameBytesMax}`, size);
-        if (size < this.frameBytesMin) throw new InvalidFrameError(`frame of ${size} bytes is too small for a request`, size);
+        checkFrameSize(size, this.frameBytesMin, this.frameBytesMax);
         this.pendingFrameBytes = size;
       }
       if (this.bufferedBytes < this.pendingFrameBytes) break;

@@ -19,7 +19,7 @@
  * Once the socket has written them, the log's read buffers among the chunks go back to the
  * thread's data-path pool (src/protocol/buffer-pool.ts) for the next fetch. Requests are read
  * into buffers of the same pool, a large one straight into a buffer of its size
- * (frame-receiver.ts, socket-reads.ts); the frame goes back once the request is answered when
+ * (src/protocol/frame-receiver.ts, socket-reads.ts); the frame goes back once the request is answered when
  * its handler says it keeps no view of it (ApiHandler.releasesRequestBytes: Produce, whose
  * records are in the log by then). Other frames are left to the collector.
  *
@@ -32,6 +32,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { dataPathBuffers } from '../protocol/buffer-pool.js';
 import { InvalidFrameError } from '../protocol/frame-decoder.js';
+import { FrameReceiver } from '../protocol/frame-receiver.js';
 import { ErrorCode } from '../protocol/generated/error-codes.js';
 import { ResponseHeaderCodec } from '../protocol/generated/messages/index.js';
 import { API_VERSIONS_API_KEY, readRequestHeader, responseHeaderVersion } from '../protocol/headers.js';
@@ -39,7 +40,6 @@ import type { MessageCodec } from '../protocol/message-codec.js';
 import { ProtocolReader } from '../protocol/reader.js';
 import { ProtocolWriter } from '../protocol/writer.js';
 import { CLOSE_CONNECTION, NO_RESPONSE, type ClusterServices, type RequestContext } from './handler.js';
-import { FrameReceiver } from './frame-receiver.js';
 import type { HandlerRegistry } from './handler-registry.js';
 import { readIntoOwnBuffers } from './socket-reads.js';
 
@@ -91,10 +91,10 @@ export class Connection {
     this.clientHost = `/${(socket.remoteAddress ?? '').replace(/^::ffff:/, '')}`;
     socket.setNoDelay(true);
     const ownBuffers = readIntoOwnBuffers(socket, () => this.receiver.nextBuffer(), (bytes) => {
-      this.onFrames(() => this.receiver.received(bytes));
+      this.onReceived(bytes, undefined);
       return true;
     });
-    if (!ownBuffers) socket.on('data', (chunk: Buffer) => this.onFrames(() => this.receiver.push(chunk)));
+    if (!ownBuffers) socket.on('data', (chunk: Buffer) => this.onReceived(chunk.byteLength, chunk));
     socket.on('drain', () => {
       this.writeBlocked = false;
       this.updateFlow();
@@ -131,12 +131,15 @@ export class Connection {
     this.socket.destroy();
   }
 
-  /** Handles the frames that `read` (bytes just received) completes. */
-  private onFrames(read: () => Buffer[]): void {
+  /**
+   * Handles the frames that `bytes` just received complete: read into the receiver's buffer, or
+   * given as `chunk` (the 'data' path).
+   */
+  private onReceived(bytes: number, chunk: Buffer | undefined): void {
     if (this.draining || this.closed) return;
     let frames: Buffer[];
     try {
-      frames = read();
+      frames = chunk ? this.receiver.push(chunk) : this.receiver.received(bytes);
     } catch (error) {
       if (!(error instanceof InvalidFrameError)) throw error;
       this.closeForBadInput(error.message, { declaredSizeBytes: error.declaredSizeBytes });

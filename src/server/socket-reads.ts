@@ -6,7 +6,7 @@
  * three internal symbols ('kBuffer', 'kBufferGen', 'kBufferCb') and its handle's
  * useUserBuffer(); this sets them as net.Socket's constructor does for `onread`, before the
  * first read (the server is created with pauseOnConnect). Checked on Node 20, 22 and 24
- * (test/server/frame-receiver.test.ts); where the internals differ it returns false and the
+ * (test/server/socket-reads.test.ts); where the internals differ it returns false and the
  * caller reads 'data' events instead.
  *
  * After this, pause()/resume() stop and start reading as usual, 'end' and 'close' come as

@@ -18,15 +18,16 @@
  * at least POOLED_BYTES_MIN (the connection gives it back when the handler declares it keeps
  * no view, as before), otherwise a plain allocation.
  *
- * Pure state machine: the socket side (src/server/socket-reads.ts) asks `nextBuffer()` for where
+ * The same framing as frame-decoder.ts (which the clients use), for a reader that chooses where
+ * its bytes land. Pure state machine: the socket side (src/server/socket-reads.ts) asks `nextBuffer()` for where
  * to read, and reports `received(bytes)`. `push(chunk)` feeds bytes read elsewhere (Node's
  * default path, when the user-buffer read is not available) through the same steps.
  *
  * A size above frameBytesMax (socket.request.max.bytes) or below the smallest request throws
  * InvalidFrameError before any byte of that frame is buffered; the receiver is unusable after.
  */
-import type { BufferPool } from '../protocol/buffer-pool.js';
-import { FRAME_SIZE_PREFIX_BYTES, InvalidFrameError } from '../protocol/frame-decoder.js';
+import type { BufferPool } from './buffer-pool.js';
+import { checkFrameSize, FRAME_SIZE_PREFIX_BYTES } from './frame-decoder.js';
 
 /** The receive buffer each connection reads into when no large frame is pending. */
 export const HEAD_BYTES = 64 * 1024;
@@ -82,8 +83,7 @@ export class FrameReceiver {
     const frames: Buffer[] = [];
     while (this.end - this.start >= FRAME_SIZE_PREFIX_BYTES) {
       const size = this.head.readInt32BE(this.start);
-      if (size > this.frameBytesMax) throw new InvalidFrameError(`frame of ${size} bytes exceeds socket.request.max.bytes ${this.frameBytesMax}`, size);
-      if (size < this.frameBytesMin) throw new InvalidFrameError(`frame of ${size} bytes is too small for a request`, size);
+      checkFrameSize(size, this.frameBytesMin, this.frameBytesMax);
       const frameStart = this.start + FRAME_SIZE_PREFIX_BYTES;
       const have = this.end - frameStart;
       if (have >= size) {
