@@ -10,8 +10,8 @@
  * dropping pages once they are on disk keeps the log's cache footprint to a window per segment,
  * whose pages are reused while still hot.
  *
- * A segment that follows one rolled for size gets its first blocks allocated at once (fallocate,
- * size unchanged): see src/log/write-behind.ts, "Preallocation".
+ * A new segment written fast gets its first blocks allocated ahead (fallocate, size unchanged):
+ * see src/log/write-behind.ts, "Preallocation".
  *
  * A consumer reading below the window (catching up) gets the next range read ahead
  * (posix_fadvise WILLNEED) while its current one is sent, and what it read dropped again.

@@ -285,9 +285,9 @@ export class PartitionLog {
    * to a background task: the old segment's index files are written by the next flush or the
    * close (after a crash before either, opening the log rebuilds them, as it does for every
    * segment past the recovery point), and the new file's directory entry is made durable by the
-   * next flush too. An fsync here ran on the broker's event loop and, on ext4
-   * (data=ordered), waited for the journal to write back every dirty page of the segment first:
-   * up to 1.5 s without answering any request, every log.segment.bytes under load.
+   * next flush too. The fsyncs here ran on the broker's event loop and waited behind the
+   * device's queue of writeback (the cache flush they end with): 0.3-1.5 s without answering
+   * any request, every log.segment.bytes under load (docs/log.md, "Page cache").
    */
   roll(): void {
     if (this.activeSegment.isEmpty()) return;

@@ -90,8 +90,10 @@ export class WriteBehind implements PageCacheOwner {
   private error: Error | undefined;
   /** End of the blocks preallocated (0: none). */
   private preallocatedTo = 0;
-  /** For a file that opened empty: when its first append came (NaN: none yet; -1: not watched). */
-  private firstAppendAt: number;
+  /** A file that opened empty, until it reaches FAST_START_BYTES: is it written fast? */
+  private watchingRate: boolean;
+  /** When the first append of a watched file came (undefined: none yet). */
+  private firstAppendAt: number | undefined;
 
   constructor(
     private readonly fs: LogFileSystem,
@@ -105,13 +107,13 @@ export class WriteBehind implements PageCacheOwner {
     this.size = size;
     this.enabled = fs.startWriteback !== undefined && fs.evictWritten !== undefined && fs.readAhead !== undefined;
     this.evicting = this.enabled && options.budget !== undefined;
-    this.firstAppendAt = size === 0 && options.preallocateBytes > 0 && fs.preallocate !== undefined ? Number.NaN : -1;
+    this.watchingRate = size === 0 && options.preallocateBytes > 0 && fs.preallocate !== undefined;
   }
 
   /** After an append that made the file `size` bytes long. */
   appended(size: number): void {
     this.size = size;
-    if (this.firstAppendAt !== -1) this.preallocateIfFast();
+    if (this.watchingRate) this.preallocateIfFast();
     this.startWriteback();
   }
 
@@ -123,20 +125,20 @@ export class WriteBehind implements PageCacheOwner {
    */
   private preallocateIfFast(): void {
     const now = (this.options.now ?? monotonicNow)();
-    if (Number.isNaN(this.firstAppendAt)) this.firstAppendAt = now;
+    this.firstAppendAt ??= now;
     if (this.size < FAST_START_BYTES) return;
-    const fast = now - this.firstAppendAt <= FAST_START_MS;
-    this.firstAppendAt = -1;
+    this.watchingRate = false;
     const from = Math.ceil(this.size / this.options.stepBytes) * this.options.stepBytes;
     const to = this.options.preallocateBytes;
-    if (!fast || to <= from || this.preallocatedTo > 0 || this.closed) return;
+    if (now - this.firstAppendAt > FAST_START_MS || to <= from || this.closed) return;
     if (this.call(this.fs.preallocate!, from, to - from, false)) this.preallocatedTo = to;
   }
 
   /** Starts writeback of what was appended since the last start, once that is a step (or more: after the in-flight bound). */
   private startWriteback(): void {
     const from = this.startedTo;
-    // Whole pages only: the page the next append writes to is left alone (see "The last page").
+    // Whole pages only: the page the next append writes to is left alone (its writeback would
+    // hold its lock while the next append waits for it: docs/log.md, "Page cache").
     const size = this.size - (this.size % PAGE_BYTES);
     if (!this.enabled || this.error || this.closed || size - from < this.options.stepBytes) return;
     // State first: `done` may run before call() returns (and start the next range).
