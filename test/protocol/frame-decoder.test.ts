@@ -1,14 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FrameDecoder, InvalidFrameError } from '../../src/protocol/frame-decoder.js';
-
-function framed(payloads: Buffer[]): Buffer {
-  return Buffer.concat(payloads.flatMap((payload) => {
-    const prefix = Buffer.alloc(4);
-    prefix.writeInt32BE(payload.byteLength);
-    return [prefix, payload];
-  }));
-}
+import { framed } from './frames.js';
 
 describe('FrameDecoder', () => {
   it('returns every frame whatever the chunking (property)', () => {

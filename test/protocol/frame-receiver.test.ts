@@ -3,20 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { BufferPool } from '../../src/protocol/buffer-pool.js';
 import { InvalidFrameError } from '../../src/protocol/frame-decoder.js';
 import { FrameReceiver, HEAD_BYTES, HEAD_FRAME_BYTES_MAX } from '../../src/protocol/frame-receiver.js';
-
-function framed(payloads: readonly Uint8Array[]): Buffer {
-  return Buffer.concat(payloads.flatMap((payload) => {
-    const prefix = Buffer.alloc(4);
-    prefix.writeInt32BE(payload.byteLength);
-    return [prefix, payload];
-  }));
-}
-
-function payload(size: number, seed: number): Buffer {
-  const bytes = Buffer.allocUnsafe(size);
-  for (let i = 0; i < size; i++) bytes[i] = (i * 31 + seed) & 0xff;
-  return bytes;
-}
+import { framed, payload } from './frames.js';
 
 /** Feeds `stream` the way the socket does: each read fills at most what nextBuffer() offers. */
 function readAll(receiver: FrameReceiver, stream: Buffer, cuts: readonly number[]): Buffer[] {

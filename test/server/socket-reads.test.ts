@@ -3,20 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BufferPool } from '../../src/protocol/buffer-pool.js';
 import { FrameReceiver } from '../../src/protocol/frame-receiver.js';
 import { readIntoOwnBuffers } from '../../src/server/socket-reads.js';
-
-function framed(payloads: readonly Uint8Array[]): Buffer {
-  return Buffer.concat(payloads.flatMap((payload) => {
-    const prefix = Buffer.alloc(4);
-    prefix.writeInt32BE(payload.byteLength);
-    return [prefix, payload];
-  }));
-}
-
-function payload(size: number, seed: number): Buffer {
-  const bytes = Buffer.allocUnsafe(size);
-  for (let i = 0; i < size; i++) bytes[i] = (i * 31 + seed) & 0xff;
-  return bytes;
-}
+import { framed, payload } from '../protocol/frames.js';
 
 describe('readIntoOwnBuffers on an accepted socket', () => {
   const closers: (() => void)[] = [];
