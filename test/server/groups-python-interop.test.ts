@@ -199,13 +199,26 @@ describe('a broker restart', () => {
     for (const group of groups) expect(listed).toContainEqual({ groupId: group, protocolType: 'consumer' });
     for (const [index, group] of groups.entries()) expect(await committedOffsets(admin, group, group), group).toEqual(before[index]);
 
+    // The members that stayed up are back in their groups once a commit of theirs is accepted
+    // after the restart. Until then a rebalance may still come (a session that ran out while the
+    // broker was down: slow under load), and a consumer whose commit it refuses processes those
+    // records again (at least once, as Kafka's do). So one record first, committed, then the
+    // records counted.
+    const settleKey = 'settle-after-restart';
+    for (const group of rebalancedGroups) await produce(group, [settleKey]);
+    const settled = (each: PythonGroupMember): boolean => {
+      const record = each.records().find((event) => event.key === settleKey);
+      return record !== undefined && (each.committed().get(record.partition) ?? 0) > record.offset;
+    };
+    await waitUntil('the members that stayed up commit again after the restart', () => stayed.every(settled), stayed);
     const started = CLIENTS.map((client) => member(`${client}-resumed`, client, `${client}-shared`, `${client}-shared`));
     const resumed = [...started, ...stayed];
     const keys = keysFrom('after-restart', 30);
     for (const group of groups) await produce(group, keys);
-    await waitUntil('each member processes what was sent after the restart', () => resumed.every((each) => each.records().length >= keys.length), resumed);
+    const counted = (each: PythonGroupMember) => each.records().filter((record) => record.key !== settleKey);
+    await waitUntil('each member processes what was sent after the restart', () => resumed.every((each) => counted(each).length >= keys.length), resumed);
     for (const [index, each] of resumed.entries()) {
-      expect(countKeys(each.records()), `${each.name} processes only the new records`).toEqual(new Map(keys.map((key) => [key, 1])));
+      expect(countKeys(counted(each)), `${each.name} processes only the new records`).toEqual(new Map(keys.map((key) => [key, 1])));
       // Its first record of each partition is at the offset committed before the restart.
       for (const [partition, offset] of before[index]!) {
         const first = each.records().find((record) => record.partition === partition);
