@@ -21,6 +21,8 @@ import type { BufferPool } from './buffer-pool.js';
 export const FRAME_SIZE_PREFIX_BYTES = 4;
 /** Kafka's socket.request.max.bytes default. */
 export const SOCKET_REQUEST_BYTES_MAX_DEFAULT = 104857600;
+/** The smallest request frame: api key, version, correlation id, client id length. */
+export const REQUEST_FRAME_BYTES_MIN = 10;
 
 export class InvalidFrameError extends Error {
   constructor(message: string, readonly declaredSizeBytes: number) {
@@ -46,13 +48,12 @@ export class FrameDecoder {
 
   /**
    * @param frameBytesMax largest frame accepted (without the size prefix)
-   * @param frameBytesMin smallest frame accepted: a request header needs 10 bytes (api key,
-   *   version, correlation id, client id length)
+   * @param frameBytesMin smallest frame accepted (default: a request header's)
    * @param joinBuffers where frames spanning chunks are joined (default: new buffers)
    */
   constructor(
     private readonly frameBytesMax = SOCKET_REQUEST_BYTES_MAX_DEFAULT,
-    private readonly frameBytesMin = 10,
+    private readonly frameBytesMin = REQUEST_FRAME_BYTES_MIN,
     private readonly joinBuffers?: BufferPool,
   ) {}
 

@@ -46,7 +46,7 @@ export class FrameReceiver {
 
   /**
    * @param frameBytesMax largest frame accepted (without its size prefix)
-   * @param frameBytesMin smallest frame accepted (a request header needs 10 bytes)
+   * @param frameBytesMin smallest frame accepted (REQUEST_FRAME_BYTES_MIN for requests)
    * @param pool where the head and large frames come from (head and frames go back to it)
    */
   constructor(

@@ -31,7 +31,7 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { dataPathBuffers } from '../protocol/buffer-pool.js';
-import { InvalidFrameError } from '../protocol/frame-decoder.js';
+import { InvalidFrameError, REQUEST_FRAME_BYTES_MIN } from '../protocol/frame-decoder.js';
 import { FrameReceiver } from '../protocol/frame-receiver.js';
 import { ErrorCode } from '../protocol/generated/error-codes.js';
 import { ResponseHeaderCodec } from '../protocol/generated/messages/index.js';
@@ -44,8 +44,6 @@ import type { HandlerRegistry } from './handler-registry.js';
 import { readIntoOwnBuffers } from './socket-reads.js';
 
 export const IN_FLIGHT_REQUESTS_MAX_DEFAULT = 64;
-/** The smallest request: api key, version, correlation id, client id length. */
-const REQUEST_BYTES_MIN = 10;
 /**
  * Record sets from this size on are written from where the log read them rather than copied
  * into the response; below it a copy costs less than another chunk in the writev.
@@ -85,7 +83,7 @@ export class Connection {
    *   pauseOnConnect); this starts it
    */
   constructor(private readonly socket: Socket, private readonly options: ConnectionOptions) {
-    this.receiver = new FrameReceiver(options.frameBytesMax, REQUEST_BYTES_MIN, dataPathBuffers);
+    this.receiver = new FrameReceiver(options.frameBytesMax, REQUEST_FRAME_BYTES_MIN, dataPathBuffers);
     this.inFlightRequestsMax = options.inFlightRequestsMax ?? IN_FLIGHT_REQUESTS_MAX_DEFAULT;
     this.log = options.log.child({ remote: `${socket.remoteAddress}:${socket.remotePort}` });
     this.clientHost = `/${(socket.remoteAddress ?? '').replace(/^::ffff:/, '')}`;
