@@ -48,10 +48,10 @@ export interface CompactionResult {
 }
 
 /** Appended bytes between two writeback starts of the active segment (write-behind.ts). */
-const WRITE_BEHIND_STEP_BYTES = 1024 * 1024;
+export const WRITE_BEHIND_STEP_BYTES = 4 * 1024 * 1024;
 /** Bytes read ahead of a read of evicted data (write-behind.ts). */
 const READ_AHEAD_BYTES = 4 * 1024 * 1024;
-/** Disk blocks allocated ahead for a new segment written fast (write-behind.ts, "Preallocation"). */
+/** Disk blocks kept allocated ahead of the end of a segment written fast (write-behind.ts, "Preallocation"). */
 const PREALLOCATE_BYTES = 64 * 1024 * 1024;
 /** Bytes of closed segments one compaction pass reads at most (oldest first). */
 export const COMPACTION_PASS_BYTES_MAX = 256 * 1024 * 1024;
@@ -492,7 +492,7 @@ export class PartitionLog {
   }
 
   private segmentOptions(): SegmentOptions {
-    return { indexIntervalBytes: this.config.indexIntervalBytes, writeBehind: { budget: this.pageCacheBudget, stepBytes: WRITE_BEHIND_STEP_BYTES, readAheadBytes: READ_AHEAD_BYTES, preallocateBytes: Math.min(PREALLOCATE_BYTES, this.config.segmentBytes) } };
+    return { indexIntervalBytes: this.config.indexIntervalBytes, writeBehind: { budget: this.pageCacheBudget, stepBytes: WRITE_BEHIND_STEP_BYTES, readAheadBytes: READ_AHEAD_BYTES, preallocateBytes: Math.min(PREALLOCATE_BYTES, this.config.segmentBytes), fileBytesMax: this.config.segmentBytes } };
   }
 
   private checkHealthy(): void {

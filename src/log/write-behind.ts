@@ -19,13 +19,19 @@
  *
  * Preallocation: a new segment written fast (4 MiB within a second of its first append) gets
  * the rest of its first `preallocateBytes` of disk blocks at once (fallocate KEEP_SIZE, on the
- * thread pool), so writeback converts them in order instead of allocating each step. Without it, on ext4
- * the extent tree of a young file kept growing past the inode and folding back into it, and each
- * fold freed a tree block; with the `discard` mount option the kernel's I/O-completion worker
- * then waited for a discard behind the queued writeback, holding the inode's block-map lock, and
- * the broker's next append (pwrite) waited with it: 0.1-1 s without an answer, in the first
- * seconds of every segment (docs/log.md, "Page cache"). Slow partitions never preallocate, and
- * what lies past the end when the file closes is given back (ftruncate to its size).
+ * thread pool), and from then on is kept `preallocateBytes` ahead of its end (topped up each time
+ * half of that is written, up to `fileBytesMax`), so writeback converts blocks in order instead
+ * of allocating each step. Without it, on ext4:
+ * - the extent tree of a young file kept growing past the inode and folding back into it, and
+ *   each fold freed a tree block; with the `discard` mount option the kernel's I/O-completion
+ *   worker then waited for a discard behind the queued writeback, holding the inode's block-map
+ *   lock, and the broker's next append (pwrite) waited with it: 0.1-1 s without an answer, in the
+ *   first seconds of every segment;
+ * - past the preallocated blocks, every append to a new page takes the same lock (delayed
+ *   allocation), which writeback holds while it allocates: a third of the time a broker thread
+ *   sat in pwrite, blocked, at 300 MB/s per partition (docs/log.md, "Page cache").
+ * Slow partitions never preallocate, and what lies past the end when the file closes is given
+ * back (ftruncate to its size).
  *
  * Durability is unchanged: only fsync makes data durable. The kernel reports a writeback error
  * once per open file, so an error seen here is kept and thrown by the next flush instead.
@@ -42,8 +48,10 @@ export interface WriteBehindOptions {
   readonly stepBytes: number;
   /** Bytes read ahead of a read below the window. */
   readonly readAheadBytes: number;
-  /** Bytes from the start of a new file fast writing preallocates (0: none). */
+  /** Bytes from the start of a new file fast writing preallocates, and then keeps allocated ahead of its end (0: none). */
   readonly preallocateBytes: number;
+  /** The most the file grows to (its segment's size): nothing is preallocated past it. */
+  readonly fileBytesMax: number;
   /** Milliseconds of a monotonic clock (default performance.now), for the rate of a new file. */
   readonly now?: () => number;
 }
@@ -114,6 +122,7 @@ export class WriteBehind implements PageCacheOwner {
   appended(size: number): void {
     this.size = size;
     if (this.watchingRate) this.preallocateIfFast();
+    else if (this.preallocatedTo > 0) this.preallocateAhead();
     this.startWriteback();
   }
 
@@ -129,8 +138,21 @@ export class WriteBehind implements PageCacheOwner {
     if (this.size < FAST_START_BYTES) return;
     this.watchingRate = false;
     const from = Math.ceil(this.size / this.options.stepBytes) * this.options.stepBytes;
-    const to = this.options.preallocateBytes;
+    const to = Math.min(this.options.preallocateBytes, this.options.fileBytesMax);
     if (now - this.firstAppendAt > FAST_START_MS || to <= from || this.closed) return;
+    if (this.call(this.fs.preallocate!, from, to - from, false)) this.preallocatedTo = to;
+  }
+
+  /**
+   * A file found fast keeps preallocateBytes allocated ahead of its end: once half of that is
+   * written, the next preallocateBytes are allocated (one call per half window; refused at the
+   * in-flight bound, it is asked again at the next append).
+   */
+  private preallocateAhead(): void {
+    const window = this.options.preallocateBytes;
+    const from = this.preallocatedTo;
+    const to = Math.min(from + window, this.options.fileBytesMax);
+    if (from - this.size > window / 2 || to <= from || this.closed) return;
     if (this.call(this.fs.preallocate!, from, to - from, false)) this.preallocatedTo = to;
   }
 

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { nodeFileSystem, type LogFileSystem } from '../../src/log/log-file-system.js';
 import { nativeAddon } from '../../src/log/native-addon.js';
 import { PageCacheBudget } from '../../src/log/page-cache-budget.js';
-import { PartitionLog } from '../../src/log/partition-log.js';
+import { PartitionLog, WRITE_BEHIND_STEP_BYTES } from '../../src/log/partition-log.js';
 import { DEFAULT_LOG_CONFIG } from '../../src/log/log-config.js';
 import { PAGE_CACHE_CALLS_IN_FLIGHT_MAX, pageCacheCallsInFlight, WriteBehind } from '../../src/log/write-behind.js';
 import { buildBatch } from './batch-builder.js';
@@ -42,7 +42,7 @@ function recordingFileSystem(hold = false): { fs: LogFileSystem; calls: Call[]; 
   };
 }
 
-const options = (budget: PageCacheBudget | undefined, readAheadBytes = 2 * MiB, preallocateBytes = 0) => ({ budget, stepBytes: MiB, readAheadBytes, preallocateBytes });
+const options = (budget: PageCacheBudget | undefined, readAheadBytes = 2 * MiB, preallocateBytes = 0, fileBytesMax = 1024 * MiB) => ({ budget, stepBytes: MiB, readAheadBytes, preallocateBytes, fileBytesMax });
 
 /** Waits until this thread's page-cache calls (real ones, on the thread pool) have finished. */
 async function settled(): Promise<void> {
@@ -218,13 +218,81 @@ describe('WriteBehind: which ranges it writes back, evicts and reads ahead', () 
     expect(truncations).toEqual([[99, 20 * 300 * 1024]]); // the size after the last append
   });
 
+  it('keeps a fast file preallocated a window ahead of its end, topped up at half the window, never past fileBytesMax', () => {
+    const { fs: recording, calls } = recordingFileSystem();
+    const held: Done[] = [];
+    const withPreallocate: LogFileSystem = {
+      ...recording,
+      preallocate: (_fd, position, length, done) => {
+        calls.push(['preallocate', position, length]);
+        held.push(done);
+      },
+    };
+    let clock = 0;
+    // Window 16 MiB, the segment at most 40 MiB.
+    const fast = new WriteBehind(withPreallocate, 99, 0, { ...options(undefined, 2 * MiB, 16 * MiB, 40 * MiB), now: () => clock });
+    const preallocations = () => calls.filter(([kind]) => kind === 'preallocate');
+    let size = 0;
+    const appendTo = (to: number) => {
+      for (; size + 256 * 1024 <= to; ) {
+        size += 256 * 1024;
+        fast.appended(size);
+        clock += 10;
+      }
+    };
+    appendTo(4 * MiB);
+    expect(preallocations()).toEqual([['preallocate', 4 * MiB, 12 * MiB]]); // the rest of the first window
+    appendTo(8 * MiB - 256 * 1024);
+    expect(preallocations()).toHaveLength(1); // more than half a window still ahead
+    appendTo(8 * MiB);
+    expect(preallocations().slice(1)).toEqual([['preallocate', 16 * MiB, 16 * MiB]]);
+    appendTo(24 * MiB);
+    expect(preallocations().slice(2)).toEqual([['preallocate', 32 * MiB, 8 * MiB]]); // cut at fileBytesMax
+    appendTo(40 * MiB);
+    expect(preallocations()).toHaveLength(3);
+    while (held.length > 0) held.shift()!(null);
+    expect(pageCacheCallsInFlight()).toBe(0);
+  });
+
+  it('a top-up refused at the in-flight bound is asked for again at the next append', () => {
+    const { fs: recording, calls } = recordingFileSystem();
+    const held: Done[] = [];
+    const holding = (kind: string) => (_fd: number, position: number, length: number, done: Done) => {
+      calls.push([kind, position, length]);
+      held.push(done);
+    };
+    const withPreallocate: LogFileSystem = { ...recording, preallocate: holding('preallocate'), startWriteback: holding('writeback') };
+    let clock = 0;
+    const fast = new WriteBehind(withPreallocate, 99, 0, { ...options(undefined, 2 * MiB, 16 * MiB, 64 * MiB), now: () => clock });
+    const preallocations = () => calls.filter(([kind]) => kind === 'preallocate');
+    let size = 0;
+    // Fast from the start: [4, 16) MiB at 4 MiB, [16, 32) at 8 MiB; writeback starts every MiB are held.
+    while (pageCacheCallsInFlight() < PAGE_CACHE_CALLS_IN_FLIGHT_MAX) {
+      fast.appended((size += MiB));
+      clock += 10;
+    }
+    expect(size).toBeLessThan(24 * MiB);
+    expect(preallocations()).toEqual([['preallocate', 4 * MiB, 12 * MiB], ['preallocate', 16 * MiB, 16 * MiB]]);
+    // The next top-up is due at 24 MiB, but the bound is full: nothing is queued.
+    while (size < 25 * MiB) fast.appended((size += MiB));
+    expect(preallocations()).toHaveLength(2);
+    // Two slots free: the first goes to the writeback the bound held back, the second stays free.
+    held.shift()!(null);
+    held.shift()!(null);
+    fast.appended((size += MiB));
+    expect(preallocations().slice(2)).toEqual([['preallocate', 32 * MiB, 16 * MiB]]);
+    while (held.length > 0) held.shift()!(null);
+    expect(pageCacheCallsInFlight()).toBe(0);
+  });
+
   it('a partition log whose eviction failed goes offline at its next flush with KAFKA_STORAGE_ERROR', async () => {
     const directory = directories.make();
     const fail = (_fd: number, _position: number, _length: number, done: Done): void => done(Object.assign(new Error('EIO: i/o error, sync_file_range'), { code: 'EIO' }));
     const failing: LogFileSystem = { ...nodeFileSystem, startWriteback: (_fd, _p, _l, done) => done(null), evictWritten: fail, readAhead: (_fd, _p, _l, done) => done(null) };
     const log = new PartitionLog({ directory, config: DEFAULT_LOG_CONFIG, fs: failing, pageCacheBudget: new PageCacheBudget(MiB) });
     const batch = buildBatch([{ key: null, value: new Uint8Array(64 * 1024) }], { baseTimestamp: Date.now() });
-    for (let i = 0; i < 40; i++) await log.append(batch);
+    // Two writeback steps: the first is evicted (the budget is 1 MiB), and that fails.
+    for (let i = 0; i < (2 * WRITE_BEHIND_STEP_BYTES) / batch.byteLength + 1; i++) await log.append(batch);
     await expect(log.flush()).rejects.toMatchObject({ errorName: 'KAFKA_STORAGE_ERROR' });
     await expect(log.append(batch)).rejects.toMatchObject({ errorName: 'KAFKA_STORAGE_ERROR' });
     log.close();
@@ -247,24 +315,28 @@ describe('write-behind on real files (native addon, Linux)', () => {
 
   it('holds two partitions sharing a budget to about the budget in the page cache, and every byte reads back', async () => {
     expect(nativeAddon?.startWriteback, 'the addon is built on Linux (npm install)').toBeTypeOf('function');
-    const budget = new PageCacheBudget(6 * MiB);
+    const step = WRITE_BEHIND_STEP_BYTES;
+    const budgetBytes = 3 * step;
+    const budget = new PageCacheBudget(budgetBytes);
     const logs = [diskDirectory(), diskDirectory()].map((directory) => ({ directory, log: new PartitionLog({ directory, config: DEFAULT_LOG_CONFIG, pageCacheBudget: budget }) }));
     const value = new Uint8Array(100 * 1024).map((_, i) => (i * 31) & 0xff);
     const batch = buildBatch([{ key: null, value }], { baseTimestamp: Date.now() });
-    for (let i = 0; i < 200; i++) for (const { log } of logs) await log.append(batch); // ~20 MB each
+    const batches = 400;
+    for (let i = 0; i < batches; i++) for (const { log } of logs) await log.append(batch); // ~40 MB each
     await settled();
     const files = logs.map(({ directory }) => segmentFile(directory));
-    for (const file of files) expect(fs.statSync(file).size).toBeGreaterThan(20e6);
-    // The budget (6 MiB) + per file the step not yet written back (< 1 MiB) and the partial page at the end.
+    for (const file of files) expect(fs.statSync(file).size).toBeGreaterThan(40e6);
+    // The budget + per file the step not yet written back (< 1 step) and the partial page at the end;
+    // at least the budget less the step last evicted (eviction goes a step at a time).
     const resident = files.reduce((sum, file) => sum + residentBytes(file), 0);
-    expect(resident).toBeLessThanOrEqual(6 * MiB + 2 * (MiB + 4096));
-    expect(resident).toBeGreaterThanOrEqual(4 * MiB);
+    expect(resident).toBeLessThanOrEqual(budgetBytes + 2 * (step + 4096));
+    expect(resident).toBeGreaterThanOrEqual(budgetBytes - step);
     // Reading one back from the start (mostly from disk) returns every batch intact.
     const { log } = logs[0]!;
     const residentBefore = residentBytes(files[0]!);
     let offset = 0;
     let bytesRead = 0;
-    while (offset < 200) {
+    while (offset < batches) {
       const slice = log.read(offset, MiB, log.logEndOffset);
       expect(slice.firstOffset).toBe(offset);
       // Each batch is the one appended, with its offset: its value bytes are the last ones.
@@ -274,7 +346,7 @@ describe('write-behind on real files (native addon, Linux)', () => {
       bytesRead += slice.bytes.byteLength;
       offset = slice.nextOffset;
     }
-    expect(offset).toBe(200);
+    expect(offset).toBe(batches);
     expect(bytesRead).toBe(fs.statSync(files[0]!).size);
     await settled();
     // Catching up left the cache about as small as before (what it read was dropped again, read-ahead aside).
@@ -303,8 +375,8 @@ describe('write-behind on real files (native addon, Linux)', () => {
     await settled();
     const file = segmentFile(directory);
     expect(fs.statSync(file).size).toBe(50 * batch.byteLength);
-    // From the next 1 MiB step on; below it, what was written.
-    expect(allocatedBytes(file)).toBeGreaterThanOrEqual(15 * MiB);
+    // From the next writeback step on; below it, what was written.
+    expect(allocatedBytes(file)).toBeGreaterThanOrEqual(16 * MiB - WRITE_BEHIND_STEP_BYTES);
     log.close();
     await settled();
     expect(allocatedBytes(file)).toBeLessThan(50 * batch.byteLength + MiB);
