@@ -137,10 +137,8 @@ export class WriteBehind implements PageCacheOwner {
     this.firstAppendAt ??= now;
     if (this.size < FAST_START_BYTES) return;
     this.watchingRate = false;
-    const from = Math.ceil(this.size / this.options.stepBytes) * this.options.stepBytes;
-    const to = Math.min(this.options.preallocateBytes, this.options.fileBytesMax);
-    if (now - this.firstAppendAt > FAST_START_MS || to <= from || this.closed) return;
-    if (this.call(this.fs.preallocate!, from, to - from, false)) this.preallocatedTo = to;
+    if (now - this.firstAppendAt > FAST_START_MS) return;
+    this.preallocate(Math.ceil(this.size / this.options.stepBytes) * this.options.stepBytes, this.options.preallocateBytes);
   }
 
   /**
@@ -150,10 +148,15 @@ export class WriteBehind implements PageCacheOwner {
    */
   private preallocateAhead(): void {
     const window = this.options.preallocateBytes;
-    const from = this.preallocatedTo;
-    const to = Math.min(from + window, this.options.fileBytesMax);
-    if (from - this.size > window / 2 || to <= from || this.closed) return;
-    if (this.call(this.fs.preallocate!, from, to - from, false)) this.preallocatedTo = to;
+    if (this.preallocatedTo - this.size > window / 2) return;
+    this.preallocate(this.preallocatedTo, this.preallocatedTo + window);
+  }
+
+  /** Queues the allocation of [from, to), cut at fileBytesMax; preallocatedTo moves once it is queued. */
+  private preallocate(from: number, to: number): void {
+    const end = Math.min(to, this.options.fileBytesMax);
+    if (end <= from || this.closed) return;
+    if (this.call(this.fs.preallocate!, from, end - from, false)) this.preallocatedTo = end;
   }
 
   /** Starts writeback of what was appended since the last start, once that is a step (or more: after the in-flight bound). */
