@@ -3,11 +3,11 @@
  *
  *   fetch:    Segment.read reads into a lent buffer -> Fetch response chunk (not copied) ->
  *             socket write done -> release
- *   produce:  FrameDecoder joins a frame spanning socket reads into a lent buffer -> handler
+ *   produce:  FrameReceiver reads a request into a lent buffer of its size -> handler
  *             appends the records -> answered -> release (connection.ts; handlers that declare
  *             releasesRequestBytes, i.e. Produce)
  *
- * Why: a fresh ArrayBuffer per fetch read and per joined frame is "external memory" to V8, and
+ * Why: a fresh ArrayBuffer per fetch read and per received frame is "external memory" to V8, and
  * hundreds of MB/s of it made V8 run scavenges and full mark-compacts for external memory
  * pressure several times a second per broker thread (a third of a consuming thread's time, and
  * 10-30 ms pauses in the produce-to-consume latency).

@@ -8,15 +8,14 @@
  *
  * TCP delivers chunks of any size, so a frame may span chunks and a chunk may hold many frames.
  * Chunks are kept in a list and joined once per frame (not once per chunk), so a 100 MB frame
- * arriving in 64 KiB chunks costs one copy, not thousands. With a BufferPool, large joined
- * frames go into buffers lent by it, which the caller may give back once done with the frame.
+ * arriving in 64 KiB chunks costs one copy, not thousands. The clients read responses this way;
+ * the broker reads requests straight into buffers of their size instead (frame-receiver.ts),
+ * with the same size checks (checkFrameSize).
  *
  * The size is checked before any byte of the frame is buffered: a size above the limit
  * (socket.request.max.bytes) or below the smallest possible request is hostile or garbage, and
  * the caller must close the connection, as Kafka does (InvalidReceiveException).
  */
-
-import type { BufferPool } from './buffer-pool.js';
 
 export const FRAME_SIZE_PREFIX_BYTES = 4;
 /** Kafka's socket.request.max.bytes default. */
@@ -49,12 +48,10 @@ export class FrameDecoder {
   /**
    * @param frameBytesMax largest frame accepted (without the size prefix)
    * @param frameBytesMin smallest frame accepted (default: a request header's)
-   * @param joinBuffers where frames spanning chunks are joined (default: new buffers)
    */
   constructor(
     private readonly frameBytesMax = SOCKET_REQUEST_BYTES_MAX_DEFAULT,
     private readonly frameBytesMin = REQUEST_FRAME_BYTES_MIN,
-    private readonly joinBuffers?: BufferPool,
   ) {}
 
   /** Bytes received and not yet returned as frames. */
@@ -96,7 +93,7 @@ export class FrameDecoder {
       else this.chunks[0] = first.subarray(count);
       return taken;
     }
-    const taken = this.joinBuffers ? this.joinBuffers.acquire(count).subarray(0, count) : Buffer.allocUnsafe(count);
+    const taken = Buffer.allocUnsafe(count);
     let filled = 0;
     while (filled < count) {
       const chunk = this.chunks[0]!;

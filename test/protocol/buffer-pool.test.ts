@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { BufferPool, POOLED_BYTES_MAX, POOLED_BYTES_MIN } from '../../src/protocol/buffer-pool.js';
-import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
 
 describe('BufferPool', () => {
   it('lends the smallest power-of-two class that holds a request, and reuses a buffer released through any view of it', () => {
@@ -37,21 +36,5 @@ describe('BufferPool', () => {
     for (const buffer of lent) pool.release(buffer);
     expect(pool.freeBuffers).toBe(8);
     expect(new Set(Array.from({ length: 8 }, () => pool.acquire(POOLED_BYTES_MAX).buffer)).size).toBe(8);
-  });
-});
-
-describe('FrameDecoder with a pool', () => {
-  it('joins frames spanning chunks in lent buffers; frames inside one chunk stay views of it', () => {
-    const pool = new BufferPool();
-    const decoder = new FrameDecoder(1 << 30, 4, pool);
-    const body = Buffer.alloc(100_000, 7);
-    const frame = Buffer.concat([Buffer.from([0, 1, 0x86, 0xa0]), body, Buffer.from([0, 0, 0, 4, 1, 2, 3, 4])]);
-    const frames = [...decoder.push(frame.subarray(0, 50_000)), ...decoder.push(frame.subarray(50_000))];
-    expect(frames.map((f) => f.byteLength)).toEqual([100_000, 4]);
-    expect(frames[0]!.equals(body)).toBe(true);
-    expect(frames[0]!.buffer.byteLength).toBe(128 * 1024);
-    expect(frames[1]!.buffer).toBe(frame.subarray(50_000).buffer);
-    pool.release(frames[0]!);
-    expect(pool.freeBuffers).toBe(1);
   });
 });
