@@ -77,6 +77,7 @@
  *   SAMSA_BENCH_PROFILE_TOP       rows per CPU-profile table (default 25)
  *   SAMSA_BENCH_TIMEOUT_MS        global timeout (default 230 s)
  *   SAMSA_BENCH_TRACE=1           latency cases also print the worst latency per 100 ms from the case start
+ *   SAMSA_BENCH_CONSUME_PASSES    times each topic is consumed in step 2 (default 1; more for A/B runs of the fetch path)
  *   SAMSA_BENCH_PEAK_100B         records/s the latency cases take as the end-to-end peak instead of
  *                                 measuring it (experiments: e.g. SAMSA_BENCH_CASES='latency-load|fill');
  *                                 the summary then says so and the p99 target is not judged
@@ -115,6 +116,8 @@ const BROKER_OVERRIDES = (process.env.SAMSA_BENCH_BROKER_OVERRIDES ?? '').split(
 const GLOBAL_TIMEOUT_MS = Number(process.env.SAMSA_BENCH_TIMEOUT_MS ?? 230_000);
 const PROFILE_TOP = Number(process.env.SAMSA_BENCH_PROFILE_TOP ?? 25);
 const TRACE = process.env.SAMSA_BENCH_TRACE === '1';
+const CONSUME_PASSES = Number(process.env.SAMSA_BENCH_CONSUME_PASSES ?? 1);
+if (!(Number.isInteger(CONSUME_PASSES) && CONSUME_PASSES >= 1 && CONSUME_PASSES <= 20)) throw new Error(`SAMSA_BENCH_CONSUME_PASSES must be an integer in [1, 20], got ${process.env.SAMSA_BENCH_CONSUME_PASSES}`);
 const PEAK_100B_GIVEN = Number(process.env.SAMSA_BENCH_PEAK_100B ?? 0);
 if (!(PEAK_100B_GIVEN >= 0)) throw new Error(`SAMSA_BENCH_PEAK_100B must be a rate >= 0, got ${process.env.SAMSA_BENCH_PEAK_100B}`);
 
@@ -432,7 +435,7 @@ async function main(): Promise<void> {
     if (CASES.test('consume') && consumeSources.length > 0) {
       console.log('\n[2] consume from offset 0 to the end of the 100 B acks=1 topics of [1]: raw Fetch, max.partition.fetch.bytes 1 MiB, fetch.max.bytes 50 MiB, one fetch in flight per broker');
       console.log('    written with batch.size     records        records/s    MB/s (batches)   fetches   consumer ELU   CPU cores: broker (sys; 3 busiest threads) / bench / other   broker CPU ms/MB');
-      for (const source of consumeSources) {
+      for (const source of consumeSources.flatMap((row) => Array.from({ length: CONSUME_PASSES }, () => row))) {
         const targets = targetsOf().map((target) => ({ ...target, endOffset: source.result.endOffsets[target.partition] ?? 0 }));
         consumer.post({ op: 'consume-drain', host: HOST, topic: source.topic, targets, maxWaitMs: 500, maxBytes: 50 * 2 ** 20, partitionMaxBytes: 2 ** 20, timeoutMs: CONSUME_TIMEOUT_MS, cpuPids: [brokerPid], clockTicksPerS: ticks });
         const r = await consumer.expect('drained');

@@ -213,9 +213,9 @@ export class PartitionLog {
     if (offset >= maxOffset) return empty;
     for (let i = this.segmentIndexFor(offset); i < this.segments.length; i++) {
       const segment = this.segments[i]!;
-      const batch = segment.findBatch(offset);
-      if (!batch) continue;
-      const slice = segment.read(batch.position, maxBytes, maxOffset);
+      const position = segment.positionOf(offset);
+      if (position === undefined) continue;
+      const slice = segment.read(position, maxBytes, maxOffset);
       if (!slice) return empty;
       return { ...slice, highWatermark: this.highWatermark, logStartOffset: this.logStartOffset, logEndOffset: this.logEndOffset };
     }

@@ -14,6 +14,7 @@ import { KafkaError } from '../protocol/kafka-error.js';
 import type { LogFileSystem } from './log-file-system.js';
 import { OFFSET_INDEX_ENTRY_BYTES, OffsetIndex } from './offset-index.js';
 import { BATCH_HEADER_BYTES, baseOffsetAt, batchSizeAt, crcMatches, lastOffsetDeltaAt, lastOffsetOf, maxTimestampAt, readBatchHeader, type BatchHeader } from './record-batch.js';
+import { SequentialReads } from './sequential-reads.js';
 import { TIME_INDEX_ENTRY_BYTES, TimeIndex } from './time-index.js';
 import { WriteBehind, type WriteBehindOptions } from './write-behind.js';
 
@@ -59,6 +60,7 @@ export class Segment {
   firstAppendMs: number | undefined;
   private readonly fd: number;
   private readonly writeBehind: WriteBehind;
+  private readonly sequentialReads: SequentialReads;
   private offsetIndex = new OffsetIndex();
   private timeIndex = new TimeIndex();
   private bytesSinceIndexEntry = 0;
@@ -81,6 +83,8 @@ export class Segment {
     this.fd = fs.open(this.logPath, flags);
     this.sizeBytes = fs.size(this.fd);
     this.writeBehind = new WriteBehind(fs, this.fd, this.sizeBytes, options.writeBehind);
+    const writeBehind = this.writeBehind;
+    this.sequentialReads = new SequentialReads((target, position, length, done) => writeBehind.readInto(target, position, length, done), dataPathBuffers);
     this.nextOffset = baseOffset;
   }
 
@@ -130,6 +134,12 @@ export class Segment {
   }
 
   /** Byte position of the batch that holds `offset`, or undefined if it is past this segment. */
+  positionOf(offset: number): number | undefined {
+    if (offset >= this.nextOffset) return undefined;
+    return this.sequentialReads.positionOf(offset) ?? this.findBatch(offset)?.position;
+  }
+
+  /** The header of the batch that holds `offset`, or undefined if it is past this segment. */
   findBatch(offset: number): BatchHeader | undefined {
     if (offset >= this.nextOffset) return undefined;
     let found: BatchHeader | undefined;
@@ -171,7 +181,7 @@ export class Segment {
     const available = this.sizeBytes - position;
     if (available <= 0) return undefined;
     const length = Math.min(Math.max(maxBytes, BATCH_HEADER_BYTES), available);
-    let bytes = this.readAt(position, length, dataPathBuffers.acquire(length));
+    let bytes = this.sequentialReads.take(position, length) ?? this.readAt(position, length, dataPathBuffers.acquire(length));
     const first = readBatchHeader(bytes, 0);
     if (!first) {
       // The first batch is larger than maxBytes: read it whole (at least one batch).
@@ -194,6 +204,7 @@ export class Segment {
       dataPathBuffers.release(bytes);
       return undefined;
     }
+    this.sequentialReads.read(position, position + end, nextOffset, maxBytes, length === maxBytes, this.sizeBytes);
     return { bytes: bytes.subarray(0, end), firstOffset, nextOffset };
   }
 
@@ -249,6 +260,7 @@ export class Segment {
   }
 
   close(): void {
+    this.sequentialReads.reset();
     this.writeBehind.close(() => this.fs.close(this.fd));
   }
 
@@ -466,6 +478,7 @@ export class Segment {
   }
 
   private cutAt(position: number): void {
+    this.sequentialReads.reset();
     this.fs.truncate(this.fd, position);
     this.sizeBytes = position;
     this.writeBehind.truncated(position);
