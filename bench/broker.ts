@@ -35,6 +35,9 @@
  *      50 MiB, one fetch in flight per broker connection). Run right after the 100 B cases (acks=1
  *      last), so that it reads what the page-cache budget still holds, as a consumer that keeps
  *      up does; data older than the budget streams from disk (docs/log.md, "Page cache").
+ *      Each topic is read 3 times and its median pass counts: one pass of 1.5 GB lasts well
+ *      under a second, and single passes of the same topic ranged over ~1.5x (the first one
+ *      shares the machine with the writeback of what step 1 just wrote).
  *   3. Produce-to-consume: acks=-1, each batch carrying its send time in its first record's
  *      value (CRC recomputed); a long-polling consumer (maxWaitMs 500, minBytes 1) follows the
  *      topic and computes receive time - send time per batch. Producer-side linger wait is not
@@ -77,7 +80,7 @@
  *   SAMSA_BENCH_PROFILE_TOP       rows per CPU-profile table (default 25)
  *   SAMSA_BENCH_TIMEOUT_MS        global timeout (default 230 s)
  *   SAMSA_BENCH_TRACE=1           latency cases also print the worst latency per 100 ms from the case start
- *   SAMSA_BENCH_CONSUME_PASSES    times each topic is consumed in step 2 (default 1; more for A/B runs of the fetch path)
+ *   SAMSA_BENCH_CONSUME_PASSES    times each topic is consumed in step 2, the median pass counting (default 3)
  *   SAMSA_BENCH_PEAK_100B         records/s the latency cases take as the end-to-end peak instead of
  *                                 measuring it (experiments: e.g. SAMSA_BENCH_CASES='latency-load|fill');
  *                                 the summary then says so and the p99 target is not judged
@@ -116,7 +119,7 @@ const BROKER_OVERRIDES = (process.env.SAMSA_BENCH_BROKER_OVERRIDES ?? '').split(
 const GLOBAL_TIMEOUT_MS = Number(process.env.SAMSA_BENCH_TIMEOUT_MS ?? 230_000);
 const PROFILE_TOP = Number(process.env.SAMSA_BENCH_PROFILE_TOP ?? 25);
 const TRACE = process.env.SAMSA_BENCH_TRACE === '1';
-const CONSUME_PASSES = Number(process.env.SAMSA_BENCH_CONSUME_PASSES ?? 1);
+const CONSUME_PASSES = Number(process.env.SAMSA_BENCH_CONSUME_PASSES ?? 3);
 if (!(Number.isInteger(CONSUME_PASSES) && CONSUME_PASSES >= 1 && CONSUME_PASSES <= 20)) throw new Error(`SAMSA_BENCH_CONSUME_PASSES must be an integer in [1, 20], got ${process.env.SAMSA_BENCH_CONSUME_PASSES}`);
 const PEAK_100B_GIVEN = Number(process.env.SAMSA_BENCH_PEAK_100B ?? 0);
 if (!(PEAK_100B_GIVEN >= 0)) throw new Error(`SAMSA_BENCH_PEAK_100B must be a rate >= 0, got ${process.env.SAMSA_BENCH_PEAK_100B}`);
@@ -429,20 +432,30 @@ async function main(): Promise<void> {
   };
 
   // 2. consume (run right after the 100 B cases: see the header)
-  const consumeRows: { batchSize: number; result: ConsumeDrainResult; recordsPerS: number; MBps: number }[] = [];
+  type ConsumeRow = { batchSize: number; result: ConsumeDrainResult; recordsPerS: number; MBps: number };
+  /** Per topic, its median pass (with every pass's rate); every pass, for the profile windows. */
+  const consumeRows: (ConsumeRow & { passesPerS: number[] })[] = [];
+  const consumePasses: ConsumeRow[] = [];
   const consumeStep = async (): Promise<void> => {
     const consumeSources = produceRows.filter((row) => row.valueBytes === 100 && row.acks === 1);
     if (CASES.test('consume') && consumeSources.length > 0) {
-      console.log('\n[2] consume from offset 0 to the end of the 100 B acks=1 topics of [1]: raw Fetch, max.partition.fetch.bytes 1 MiB, fetch.max.bytes 50 MiB, one fetch in flight per broker');
-      console.log('    written with batch.size     records        records/s    MB/s (batches)   fetches   consumer ELU   CPU cores: broker (sys; 3 busiest threads) / bench / other   broker CPU ms/MB');
-      for (const source of consumeSources.flatMap((row) => Array.from({ length: CONSUME_PASSES }, () => row))) {
-        const targets = targetsOf().map((target) => ({ ...target, endOffset: source.result.endOffsets[target.partition] ?? 0 }));
-        consumer.post({ op: 'consume-drain', host: HOST, topic: source.topic, targets, maxWaitMs: 500, maxBytes: 50 * 2 ** 20, partitionMaxBytes: 2 ** 20, timeoutMs: CONSUME_TIMEOUT_MS, cpuPids: [brokerPid], clockTicksPerS: ticks });
-        const r = await consumer.expect('drained');
-        if (r.errors.length > 0 || !r.complete) throw new Error(`consume ${source.topic}: ${r.errors.join('; ') || 'incomplete'}`);
-        const row = { batchSize: source.batchSize, result: r, recordsPerS: r.records / r.seconds, MBps: r.bytes / MB / r.seconds };
-        consumeRows.push(row);
-        console.log(`    ${kib(source.batchSize).padStart(22)}   ${String(r.records).padStart(9)}   ${fmtRate(row.recordsPerS).padStart(14)}   ${row.MBps.toFixed(0).padStart(14)}   ${String(r.fetches).padStart(7)}   ${r.elu.toFixed(2).padStart(12)}   ${cpuCols(r).padEnd(55)}   ${((1000 * (r.cpuCores[0] ?? NaN)) / row.MBps).toFixed(2).padStart(16)}`);
+      console.log(`\n[2] consume from offset 0 to the end of the 100 B acks=1 topics of [1]: raw Fetch, max.partition.fetch.bytes 1 MiB, fetch.max.bytes 50 MiB, one fetch in flight per broker; ${CONSUME_PASSES} passes per topic, its median pass counts`);
+      console.log('    written with batch.size   pass     records        records/s    MB/s (batches)   fetches   consumer ELU   CPU cores: broker (sys; 3 busiest threads) / bench / other   broker CPU ms/MB');
+      for (const source of consumeSources) {
+        const passes: ConsumeRow[] = [];
+        for (let pass = 1; pass <= CONSUME_PASSES; pass++) {
+          const targets = targetsOf().map((target) => ({ ...target, endOffset: source.result.endOffsets[target.partition] ?? 0 }));
+          consumer.post({ op: 'consume-drain', host: HOST, topic: source.topic, targets, maxWaitMs: 500, maxBytes: 50 * 2 ** 20, partitionMaxBytes: 2 ** 20, timeoutMs: CONSUME_TIMEOUT_MS, cpuPids: [brokerPid], clockTicksPerS: ticks });
+          const r = await consumer.expect('drained');
+          if (r.errors.length > 0 || !r.complete) throw new Error(`consume ${source.topic}: ${r.errors.join('; ') || 'incomplete'}`);
+          const row = { batchSize: source.batchSize, result: r, recordsPerS: r.records / r.seconds, MBps: r.bytes / MB / r.seconds };
+          passes.push(row);
+          consumePasses.push(row);
+          console.log(`    ${kib(source.batchSize).padStart(22)}   ${String(pass).padStart(4)}   ${String(r.records).padStart(9)}   ${fmtRate(row.recordsPerS).padStart(14)}   ${row.MBps.toFixed(0).padStart(14)}   ${String(r.fetches).padStart(7)}   ${r.elu.toFixed(2).padStart(12)}   ${cpuCols(r).padEnd(55)}   ${((1000 * (r.cpuCores[0] ?? NaN)) / row.MBps).toFixed(2).padStart(16)}`);
+        }
+        const median = [...passes].sort((a, b) => a.recordsPerS - b.recordsPerS)[Math.floor((passes.length - 1) / 2)]!;
+        consumeRows.push({ ...median, passesPerS: passes.map((row) => row.recordsPerS) });
+        if (passes.length > 1) console.log(`    ${kib(source.batchSize).padStart(22)}   median ${fmtRate(median.recordsPerS).padStart(23)}`);
       }
     }
   };
@@ -638,7 +651,7 @@ async function main(): Promise<void> {
     const phases: [string, [number, number][]][] = [
       ['produce 100 B, closed loop', produceRows.filter((row) => row.valueBytes === 100).map((row) => row.result.monotonicUs)],
       ['produce 1 KiB, closed loop', produceRows.filter((row) => row.valueBytes === 1024).map((row) => row.result.monotonicUs)],
-      ['consume from offset 0', consumeRows.map((row) => row.result.monotonicUs)],
+      ['consume from offset 0', consumePasses.map((row) => row.result.monotonicUs)],
       ['latency cases (open-loop produce + long-polling consumer)', latencyRows.map((row) => row.produced.monotonicUs)],
     ];
     // One file per thread (CPU.<date>.<time>.<pid>.<thread>.<n>.cpuprofile); the brokers' worker
@@ -694,7 +707,7 @@ async function main(): Promise<void> {
       vs_loopback: round(row.loopbackRatio, 3), ack_p99_ms: round(row.result.ackP99Ms, 2), broker_cpu_cores: round(row.result.cpuCores[0] ?? NaN, 2), broker_top_thread_cores: (row.result.topThreadCores[0] ?? []).map((c) => round(c, 2)),
       broker_cpu_ms_per_MB: round((1000 * (row.result.cpuCores[0] ?? NaN)) / row.wireMBps, 2), other_cpu_cores: round(row.result.cpuCores[2] ?? NaN, 2),
     })),
-    consume_by_batch_KiB: Object.fromEntries(consumeRows.map((row) => [row.batchSize / KiB, { records_per_s: Math.round(row.recordsPerS), MB_per_s: round(row.MBps, 1), broker_cpu_cores: round(row.result.cpuCores[0] ?? NaN, 2), broker_cpu_ms_per_MB: round((1000 * (row.result.cpuCores[0] ?? NaN)) / row.MBps, 2), other_cpu_cores: round(row.result.cpuCores[2] ?? NaN, 2) }])),
+    consume_by_batch_KiB: Object.fromEntries(consumeRows.map((row) => [row.batchSize / KiB, { records_per_s: Math.round(row.recordsPerS), passes_records_per_s: row.passesPerS.map(Math.round), MB_per_s: round(row.MBps, 1), broker_cpu_cores: round(row.result.cpuCores[0] ?? NaN, 2), broker_cpu_ms_per_MB: round((1000 * (row.result.cpuCores[0] ?? NaN)) / row.MBps, 2), other_cpu_cores: round(row.result.cpuCores[2] ?? NaN, 2) }])),
     targets: { produce_100B_1M: ok.produce100, produce_1KiB_300MB: ok.produce1k, consume_2x: ok.consume, p99_under_10ms: ok.latency },
     busy_cores_before_start: round(busyCoresBefore, 2),
     broker_stop_s: round(stopped.ms / 1000, 1),
