@@ -27,8 +27,6 @@ export interface LogFileSystem {
   write(fd: number, bytes: Uint8Array, position: number): void;
   /** Reads up to `length` bytes at `position` into `target`; returns the bytes read. */
   read(fd: number, target: Uint8Array, position: number, length: number): number;
-  /** Reads up to `length` bytes at `position` into `target` off this thread (the thread pool); done(error, bytes read). Absent: no read-ahead (sequential-reads.ts). */
-  readAsync?(fd: number, target: Uint8Array, position: number, length: number, done: (error: Error | null, bytesRead: number) => void): void;
   truncate(fd: number, length: number): void;
   fsync(fd: number): Promise<void>;
   /**
@@ -60,7 +58,6 @@ export const nodeFileSystem: LogFileSystem = {
   size: (fd) => fs.fstatSync(fd).size,
   write: nativeAddon?.writeAt ?? writeWithNode,
   read: (fd, target, position, length) => fs.readSync(fd, target, 0, length, position),
-  readAsync: (fd, target, position, length, done) => fs.read(fd, target, 0, length, position, done),
   truncate: (fd, length) => fs.ftruncateSync(fd, length),
   fsync: (fd) =>
     new Promise((resolve, reject) => {

@@ -83,8 +83,7 @@ export class Segment {
     this.fd = fs.open(this.logPath, flags);
     this.sizeBytes = fs.size(this.fd);
     this.writeBehind = new WriteBehind(fs, this.fd, this.sizeBytes, options.writeBehind);
-    const writeBehind = this.writeBehind;
-    this.sequentialReads = new SequentialReads((target, position, length, done) => writeBehind.readInto(target, position, length, done), dataPathBuffers);
+    this.sequentialReads = new SequentialReads((target, position, length) => this.readAt(position, length, target).byteLength, dataPathBuffers);
     this.nextOffset = baseOffset;
   }
 
@@ -184,9 +183,16 @@ export class Segment {
     let bytes = this.sequentialReads.take(position, length) ?? this.readAt(position, length, dataPathBuffers.acquire(length));
     const first = readBatchHeader(bytes, 0);
     if (!first) {
-      // The first batch is larger than maxBytes: read it whole (at least one batch).
       dataPathBuffers.release(bytes);
-      const size = this.batchSizeAt(position);
+      const header = readBatchHeader(this.readAt(position, BATCH_HEADER_BYTES), 0, false);
+      if (!header) {
+        // Only a position remembered from the last read can get here (a lookup checks the
+        // header it returns): the file changed under it. The next read looks the offset up.
+        this.sequentialReads.reset();
+        throw new KafkaError('KAFKA_STORAGE_ERROR', `no readable batch at position ${position} of ${this.logPath}`);
+      }
+      // The first batch is larger than maxBytes: read it whole (at least one batch).
+      const size = Math.min(header.sizeBytes, this.sizeBytes - position);
       bytes = this.readAt(position, size, dataPathBuffers.acquire(size));
     }
     let end = 0;
@@ -347,14 +353,6 @@ export class Segment {
     } catch {
       // The files stay stale and are written again at the next flush or roll.
     }
-  }
-
-  private batchSizeAt(position: number): number {
-    const prefix = this.readAt(position, BATCH_HEADER_BYTES);
-    const header = readBatchHeader(prefix, 0);
-    if (header) return header.sizeBytes;
-    const batchLength = new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength).getInt32(8);
-    return Math.min(batchLength + 12, this.sizeBytes - position);
   }
 
   /**

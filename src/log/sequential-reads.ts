@@ -1,41 +1,51 @@
 /**
  * Sequential reads of one segment file. A consumer that is behind fetches range after range,
  * each starting where the last one stopped; this remembers where that is, and reads the next
- * range ahead on the thread pool while the last one is on its way to the consumer.
+ * range ahead once the response with the last one has been written, while it is on its way to
+ * the consumer and the consumer's next fetch is on its way back.
  *
- *   fetch n:    [index lookup] [pread range n] [write response n .............]
- *   fetch n+1:                                       [range n+1 read ahead]    [write response n+1 ...]
+ *   broker thread:  [fetch n: pread range n, write response n] [read range n+1 ahead]   ...idle...  [fetch n+1: write response n+1]
+ *   consumer:                                    [receive response n ...........] [send fetch n+1]
  *
  * Without it, each fetch of a consumer catching up pays an index lookup (two small preads) and
  * the pread of its range (~60 us per MiB here) on the broker's event loop, between the request
  * arriving and the response leaving: time in every round trip of a consumer that keeps one
- * fetch in flight per broker, as Kafka's consumers do.
+ * fetch in flight per broker, as Kafka's consumers do. The read ahead is a pread on the event
+ * loop too, deferred to the end of the turn (`defer`, setImmediate): on the thread pool its
+ * hand-off (waking a pool thread) cost the event loop twice what the pread does on this VM.
  *
  * - The next position is only a shortcut for the offset the last read stopped before: the batch
  *   that holds it starts right after the last batch returned.
- * - A range is read ahead only after a read that continued the one before (two in a row: not a
- *   one-off fetch, nor two consumers taking turns) and that was full (maxBytes), and only when
- *   the whole next range of the same size is already in the file. The file's bytes below its
+ * - A range is read ahead only after a read that was full (maxBytes) and started where the one
+ *   before it stopped (not a one-off fetch, nor two consumers taking turns), and only when the
+ *   whole next range of the same size is already in the file. The file's bytes below its
  *   size never change while it is open except by a cut, which resets this.
  * - A read takes the range only if it starts at the same position with the same length and the
- *   read finished; anything else drops it (a buffer still being filled goes back to the pool when
- *   the pool's read completes).
+ *   read ahead has run; anything else drops it (one not run yet then never runs).
  * - Bounds: one range per segment, and at most READ_AHEADS_MAX ranges and
- *   READ_AHEAD_HELD_BYTES_MAX bytes held per thread (the oldest are dropped for a new one).
+ *   READ_AHEAD_HELD_BYTES_MAX bytes held per thread; when they are reached, a new range pushes
+ *   out only ranges older than READ_AHEAD_STALE_MS, or is not read ahead.
  */
 import type { BufferPool } from '../protocol/buffer-pool.js';
 
-/** Ranges smaller than this are not read ahead: the pool round trip would cost more than the pread. */
+/** Ranges smaller than this are not read ahead: a small pread costs little more than the bookkeeping. */
 export const READ_AHEAD_BYTES_MIN = 64 * 1024;
-/** Ranges held (read ahead or being read) per thread, over all segments... */
+/** Ranges held (read ahead, or due to be at the end of the turn) per thread, over all segments... */
 export const READ_AHEADS_MAX = 16;
 /** ...and their bytes (a range larger than this is never read ahead). */
 export const READ_AHEAD_HELD_BYTES_MAX = 16 * 1024 * 1024;
+/**
+ * A range not taken this long after it was read ahead is given up when another needs its room:
+ * a consumer catching up fetches again within a round trip, so its consumer has gone or moved.
+ * Younger ones are never pushed out: a consumer of more partitions than the bound gets reads
+ * ahead for some of them and reads in place for the rest, rather than every range read twice.
+ */
+export const READ_AHEAD_STALE_MS = 1000;
 
-/** Reads into `target` off this thread; done(bytes read) or done(-1) on an error. False: nothing was queued. */
-export type ReadInto = (target: Uint8Array, position: number, length: number, done: (bytesRead: number) => void) => boolean;
+/** Reads `length` bytes at `position` of the file into `target`; returns the bytes read (fewer at its end); may throw. */
+export type ReadAt = (target: Uint8Array, position: number, length: number) => number;
 
-const READING = 0;
+const SCHEDULED = 0;
 const READY = 1;
 const DROPPED = 2;
 
@@ -44,7 +54,8 @@ interface Ahead {
   readonly position: number;
   readonly length: number;
   readonly bytes: Uint8Array;
-  state: typeof READING | typeof READY | typeof DROPPED;
+  readonly createdAt: number;
+  state: typeof SCHEDULED | typeof READY | typeof DROPPED;
 }
 
 /** This thread's held ranges, oldest first (module state is per worker thread). */
@@ -63,8 +74,10 @@ export class SequentialReads {
   private ahead: Ahead | undefined;
 
   constructor(
-    private readonly readInto: ReadInto | undefined,
+    private readonly readAt: ReadAt,
     private readonly pool: BufferPool,
+    private readonly defer: (run: () => void) => void = setImmediate,
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   /** The position of the batch holding `offset` when the last read stopped right before it. */
@@ -97,25 +110,36 @@ export class SequentialReads {
     const sequential = position === this.nextPosition;
     this.nextOffset = nextOffset;
     this.nextPosition = end;
-    if (!sequential || !full || !this.readInto || this.ahead) return;
+    if (!sequential || !full || this.ahead) return;
     if (maxBytes < READ_AHEAD_BYTES_MIN || maxBytes > READ_AHEAD_HELD_BYTES_MAX || end + maxBytes > fileBytes) return;
-    while (held.length >= READ_AHEADS_MAX || heldBytes + maxBytes > READ_AHEAD_HELD_BYTES_MAX) held[0]!.owner.drop();
-    const ahead: Ahead = { owner: this, position: end, length: maxBytes, bytes: this.pool.acquire(maxBytes), state: READING };
+    const now = this.now();
+    while (held.length >= READ_AHEADS_MAX || heldBytes + maxBytes > READ_AHEAD_HELD_BYTES_MAX) {
+      if (now - held[0]!.createdAt < READ_AHEAD_STALE_MS) return;
+      held[0]!.owner.drop();
+    }
+    const ahead: Ahead = { owner: this, position: end, length: maxBytes, bytes: this.pool.acquire(maxBytes), state: SCHEDULED, createdAt: now };
     this.ahead = ahead;
     held.push(ahead);
     heldBytes += ahead.length;
-    const queued = this.readInto(ahead.bytes, end, maxBytes, (bytesRead) => {
-      if (ahead.state === READING && bytesRead === maxBytes) {
+    this.defer(() => {
+      if (ahead.state !== SCHEDULED) {
+        // Dropped before it ran (a cut, a close, another read): the file may be gone.
+        this.pool.release(ahead.bytes);
+        return;
+      }
+      let bytesRead = -1;
+      try {
+        bytesRead = this.readAt(ahead.bytes, ahead.position, ahead.length);
+      } catch {
+        // A failing disk: the next read in place reports it.
+      }
+      if (bytesRead === ahead.length) {
         ahead.state = READY;
         return;
       }
-      // Dropped while it was read, or failed or short (nothing to serve): the buffer goes back.
-      if (ahead.state === READING) this.drop();
+      this.drop();
       this.pool.release(ahead.bytes);
     });
-    if (queued) return;
-    this.drop();
-    this.pool.release(ahead.bytes);
   }
 
   /** The file was cut or is closing: forgets the position and drops the range held. */
@@ -125,7 +149,7 @@ export class SequentialReads {
     this.drop();
   }
 
-  /** Drops the range held: its buffer goes back to the pool now, or when the read filling it completes. */
+  /** Drops the range held: its buffer goes back to the pool now, or when its deferred read comes due. */
   private drop(): void {
     const ahead = this.ahead;
     if (!ahead) return;

@@ -236,21 +236,6 @@ export class WriteBehind implements PageCacheOwner {
   }
 
   /**
-   * Reads `length` bytes at `position` into `target` on the thread pool (sequential-reads.ts),
-   * counted with the page-cache calls so that the file stays open until it completes; then
-   * done(bytes read), or done(-1) on an error (a failed read ahead is only not used). False:
-   * nothing was queued (no async read here, the file is closing, or at the in-flight bound).
-   */
-  readInto(target: Uint8Array, position: number, length: number, done: (bytesRead: number) => void): boolean {
-    const fs = this.fs;
-    if (!fs.readAsync || this.closed) return false;
-    return this.call((fd, at, bytes, finished) => fs.readAsync!(fd, target, at, bytes, (error, bytesRead) => {
-      finished(null);
-      done(error ? -1 : bytesRead);
-    }), position, length, false);
-  }
-
-  /**
    * Queues one page-cache call on the thread pool; false (nothing queued) at the in-flight bound.
    * With `keepError` false, a failure of the call is ignored (preallocation).
    */

@@ -1,14 +1,16 @@
 /**
  * Read-ahead of sequential fetch reads (sequential-reads.ts) through a real PartitionLog on real
- * files and Node's thread pool: a consumer catching up gets the same bytes as without it, the
- * ranges come from the reads ahead, and a cut, a deletion or a compaction never serves stale
- * bytes.
+ * files: a consumer catching up gets the same bytes as without it, the ranges come from the
+ * reads ahead (at the end of each turn), a cut or a deletion never serves stale bytes, and a
+ * remembered position whose bytes were damaged is not trusted twice.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_LOG_CONFIG, type LogConfig } from '../../src/log/log-config.js';
 import { nodeFileSystem, type LogFileSystem } from '../../src/log/log-file-system.js';
 import { PartitionLog } from '../../src/log/partition-log.js';
+import { segmentFileName } from '../../src/log/segment.js';
 import { readAheadsHeld } from '../../src/log/sequential-reads.js';
 import { buildBatch, concatBytes } from './batch-builder.js';
 import { TemporaryDirectories } from './temporary-directory.js';
@@ -21,32 +23,38 @@ afterEach(() => {
   directories.removeAll();
 });
 
-/** The real disk, counting the bytes read on the caller's thread and the reads ahead, which a test can wait for. */
+/** The real disk, counting the bytes read inside log.read (in place) and outside it (read ahead, at the end of a turn). */
 class CountingFileSystem {
-  syncBytes = 0;
-  asyncReads = 0;
-  private pending = 0;
-  private idle: (() => void)[] = [];
+  inPlaceBytes = 0;
+  aheadBytes = 0;
+  aheadReads = 0;
+  private reading = false;
   readonly fs: LogFileSystem = {
     ...nodeFileSystem,
     read: (fd, target, position, length) => {
       const got = nodeFileSystem.read(fd, target, position, length);
-      this.syncBytes += got;
+      if (this.reading) this.inPlaceBytes += got;
+      else {
+        this.aheadBytes += got;
+        this.aheadReads++;
+      }
       return got;
-    },
-    readAsync: (fd, target, position, length, done) => {
-      this.asyncReads++;
-      this.pending++;
-      nodeFileSystem.readAsync!(fd, target, position, length, (error, bytesRead) => {
-        done(error, bytesRead);
-        if (--this.pending === 0) for (const resolve of this.idle.splice(0)) resolve();
-      });
     },
   };
 
-  /** Resolves once no read ahead is in flight. */
+  /** log.read, counted as in place. */
+  read(log: PartitionLog, offset: number, maxBytes: number): ReturnType<PartitionLog['read']> {
+    this.reading = true;
+    try {
+      return log.read(offset, maxBytes, log.logEndOffset);
+    } finally {
+      this.reading = false;
+    }
+  }
+
+  /** Lets the turn end, so that what was deferred to it runs (a consumer's round trip). */
   settled(): Promise<void> {
-    return this.pending === 0 ? Promise.resolve() : new Promise((resolve) => this.idle.push(resolve));
+    return new Promise((resolve) => setImmediate(resolve));
   }
 }
 
@@ -69,7 +77,7 @@ async function readAll(log: PartitionLog, counting: CountingFileSystem, offset: 
   const parts: Uint8Array[] = [];
   while (offset < log.logEndOffset) {
     await counting.settled();
-    const read = log.read(offset, maxBytes, log.logEndOffset);
+    const read = counting.read(log, offset, maxBytes);
     if (read.nextOffset <= offset) throw new Error(`no progress at offset ${offset}`);
     parts.push(Buffer.from(read.bytes));
     offset = read.nextOffset;
@@ -90,12 +98,12 @@ describe('PartitionLog reads ahead for a consumer reading in order', () => {
     const expected = concatBytes(written);
     expect(expected.byteLength).toBeGreaterThan(5 * 1024 * KiB);
     const maxBytes = 256 * KiB;
-    const syncBefore = counting.syncBytes;
     expect(Buffer.compare(await readAll(log, counting, 0, maxBytes), expected)).toBe(0);
     const reads = Math.ceil(expected.byteLength / maxBytes);
-    // The first two reads, the tail the last read ahead did not cover, and lookups are read in place.
-    expect(counting.asyncReads).toBeGreaterThanOrEqual(reads - 4);
-    expect(counting.syncBytes - syncBefore).toBeLessThan(4 * maxBytes);
+    // Only the first two reads, the tail the last read ahead did not cover, and the first lookup are read in place.
+    expect(counting.aheadReads).toBeGreaterThanOrEqual(reads - 4);
+    expect(counting.aheadBytes).toBeGreaterThan(expected.byteLength - 4 * maxBytes);
+    expect(counting.inPlaceBytes).toBeLessThan(4 * maxBytes);
     await counting.settled();
     logs.splice(logs.indexOf(log), 1);
     log.close();
@@ -111,7 +119,7 @@ describe('PartitionLog reads ahead for a consumer reading in order', () => {
     let offset = 0;
     for (let i = 0; i < 6; i++) {
       await counting.settled();
-      offset = log.read(offset, maxBytes, log.logEndOffset).nextOffset;
+      offset = counting.read(log, offset, maxBytes).nextOffset;
     }
     await counting.settled();
     expect(readAheadsHeld().ranges).toBe(1);
@@ -140,7 +148,7 @@ describe('PartitionLog reads ahead for a consumer reading in order', () => {
     let offset = 0;
     for (let i = 0; i < 10; i++) {
       await counting.settled();
-      offset = log.read(offset, maxBytes, log.logEndOffset).nextOffset;
+      offset = counting.read(log, offset, maxBytes).nextOffset;
     }
     log.setHighWatermark(log.logEndOffset);
     log.deleteRecordsBefore(offset);
@@ -148,5 +156,31 @@ describe('PartitionLog reads ahead for a consumer reading in order', () => {
     // Eight records per batch: the batch holding the log start offset and all after it.
     const rest = await readAll(log, counting, log.logStartOffset, maxBytes);
     expect(Buffer.compare(rest, concatBytes(written.slice(Math.floor(offset / 8))))).toBe(0);
+  });
+
+  it('a remembered position whose batch was damaged on disk since answers KAFKA_STORAGE_ERROR, and the next read looks the offset up again', async () => {
+    const counting = new CountingFileSystem();
+    const log = openLog(counting.fs);
+    const written: Uint8Array[] = [];
+    for (let i = 0; i < 20; i++) {
+      const bytes = batch(i);
+      await log.append(bytes);
+      written.push(Buffer.from(bytes));
+    }
+    const first = counting.read(log, 0, 64 * KiB);
+    const position = first.bytes.byteLength;
+    // The disk returns garbage where the next batch starts (the header's length and magic).
+    const file = path.join(log.directory, segmentFileName(0, '.log'));
+    const fd = fs.openSync(file, 'r+');
+    fs.writeSync(fd, Buffer.alloc(61, 0xff), 0, 61, position);
+    fs.closeSync(fd);
+    expect(() => counting.read(log, first.nextOffset, 64 * KiB)).toThrow(expect.objectContaining({ errorName: 'KAFKA_STORAGE_ERROR' }));
+    // Not the shortcut again: a lookup, which reads the index and the headers, and finds no batch
+    // there (an empty read, as for damaged data before positions were remembered).
+    const inPlaceBefore = counting.inPlaceBytes;
+    expect(counting.read(log, first.nextOffset, 64 * KiB).bytes.byteLength).toBe(0);
+    expect(counting.inPlaceBytes).toBeGreaterThan(inPlaceBefore);
+    // What came before the damage still reads back as written.
+    expect(Buffer.compare(Buffer.from(counting.read(log, 0, 64 * KiB).bytes), Buffer.from(first.bytes))).toBe(0);
   });
 });

@@ -1,31 +1,39 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BufferPool } from '../../src/protocol/buffer-pool.js';
-import { READ_AHEAD_BYTES_MIN, READ_AHEAD_HELD_BYTES_MAX, READ_AHEADS_MAX, readAheadsHeld, SequentialReads } from '../../src/log/sequential-reads.js';
+import { READ_AHEAD_BYTES_MIN, READ_AHEAD_HELD_BYTES_MAX, READ_AHEAD_STALE_MS, READ_AHEADS_MAX, readAheadsHeld, SequentialReads } from '../../src/log/sequential-reads.js';
 
 const MiB = 1024 * 1024;
 
-/** A thread pool stand-in: reads queue up and complete when the test says, filled with a byte derived from the position. */
+/**
+ * The event loop's end of turn, run when the test says, and a file whose byte at each position
+ * is derived from it; reads can be made to fail or come back short.
+ */
 class FakeReads {
-  readonly queued: { target: Uint8Array; position: number; length: number; done: (bytesRead: number) => void }[] = [];
-  refuse = false;
+  readonly deferred: (() => void)[] = [];
+  readonly reads: [position: number, length: number][] = [];
+  failWith: 'error' | 'short' | undefined;
 
-  readonly readInto = (target: Uint8Array, position: number, length: number, done: (bytesRead: number) => void): boolean => {
-    if (this.refuse) return false;
-    this.queued.push({ target, position, length, done });
-    return true;
+  readonly defer = (run: () => void): void => {
+    this.deferred.push(run);
   };
 
-  /** Completes the oldest queued read with `bytesRead` (default: all of it). */
-  complete(bytesRead?: number): void {
-    const read = this.queued.shift()!;
-    read.target.fill(read.position % 251, 0, read.length);
-    read.done(bytesRead ?? read.length);
+  readonly readAt = (target: Uint8Array, position: number, length: number): number => {
+    this.reads.push([position, length]);
+    if (this.failWith === 'error') throw new Error('EIO: injected');
+    target.fill(position % 251, 0, length);
+    return this.failWith === 'short' ? length - 1 : length;
+  };
+
+  /** Runs the oldest deferred read ahead. */
+  complete(): void {
+    this.deferred.shift()!();
   }
 }
 
 const all: SequentialReads[] = [];
+let clockMs = 0;
 function sequentialReads(fake: FakeReads, pool = new BufferPool()): SequentialReads {
-  const reads = new SequentialReads(fake.readInto, pool);
+  const reads = new SequentialReads(fake.readAt, pool, fake.defer, () => clockMs);
   all.push(reads);
   return reads;
 }
@@ -45,28 +53,41 @@ describe('SequentialReads', () => {
     expect(reads.positionOf(100)).toBeUndefined();
   });
 
-  it('reads ahead only after the second full read in a row, the whole next range, and hands it over once', () => {
+  it('reads ahead only after the second full read in a row, the whole next range, at the end of the turn, and hands it over once', () => {
     const fake = new FakeReads();
     const pool = new BufferPool();
     const reads = sequentialReads(fake, pool);
     const range = READ_AHEAD_BYTES_MIN;
     reads.read(0, range, 10, range, true, 10 * range);
-    expect(fake.queued).toHaveLength(0); // one read is not a sequence
+    expect(fake.deferred).toHaveLength(0); // one read is not a sequence
     reads.read(range, 2 * range, 20, range, true, 10 * range);
-    expect(fake.queued.map(({ position, length }) => [position, length])).toEqual([[2 * range, range]]);
+    expect(fake.deferred).toHaveLength(1);
+    expect(fake.reads).toEqual([]); // nothing is read before the turn ends
     expect(readAheadsHeld()).toEqual({ ranges: 1, bytes: range });
-    expect(reads.take(2 * range, range)).toBeUndefined(); // still being read: not served, and dropped
+    expect(reads.take(2 * range, range)).toBeUndefined(); // not read yet: not served, and dropped
     expect(readAheadsHeld().ranges).toBe(0);
     fake.complete();
-    expect(pool.freeBuffers).toBe(1); // the dropped range's buffer came back when its read completed
+    expect(fake.reads).toEqual([]); // a dropped read ahead never reads
+    expect(pool.freeBuffers).toBe(1);
 
     reads.read(2 * range, 3 * range, 30, range, true, 10 * range);
     fake.complete();
+    expect(fake.reads).toEqual([[3 * range, range]]);
     const bytes = reads.take(3 * range, range)!;
     expect(bytes.byteLength).toBe(range);
     expect(bytes.every((byte) => byte === (3 * range) % 251)).toBe(true);
     expect(reads.take(3 * range, range)).toBeUndefined();
     expect(readAheadsHeld().ranges).toBe(0);
+  });
+
+  it('hands over exactly the range asked for from a larger pooled buffer', () => {
+    const fake = new FakeReads();
+    const reads = sequentialReads(fake);
+    const range = 100_000; // pooled in a 128 KiB buffer
+    reads.read(0, range, 10, range, true, 10 * range);
+    reads.read(range, 2 * range, 20, range, true, 10 * range);
+    fake.complete();
+    expect(reads.take(2 * range, range)!.byteLength).toBe(range);
   });
 
   it('does not read ahead after a short read, a small range, a non-sequential read, or when the next range is not all in the file', () => {
@@ -78,9 +99,9 @@ describe('SequentialReads', () => {
     reads.read(2 * range - 100, 3 * range, 30, range - 1, true, 100 * range); // below the minimum
     reads.read(5 * range, 6 * range, 60, range, true, 100 * range); // a jump
     reads.read(6 * range, 7 * range, 70, range, true, 8 * range - 1); // the next range is not all written
-    expect(fake.queued).toHaveLength(0);
+    expect(fake.deferred).toHaveLength(0);
     reads.read(7 * range, 8 * range, 80, range, true, 9 * range);
-    expect(fake.queued).toHaveLength(1);
+    expect(fake.deferred).toHaveLength(1);
   });
 
   it('serves a range only at the same position and length; a mismatch gives its buffer back', () => {
@@ -100,26 +121,27 @@ describe('SequentialReads', () => {
     expect(readAheadsHeld().ranges).toBe(0);
   });
 
-  it('a failed or short read ahead is never served, and a refused one holds nothing', () => {
+  it('a failed or short read ahead is never served and gives its buffer back', () => {
     const fake = new FakeReads();
     const pool = new BufferPool();
     const reads = sequentialReads(fake, pool);
     const range = READ_AHEAD_BYTES_MIN;
     reads.read(0, range, 10, range, true, 10 * range);
+    fake.failWith = 'error';
     reads.read(range, 2 * range, 20, range, true, 10 * range);
-    fake.complete(-1);
-    expect(reads.take(2 * range, range)).toBeUndefined();
-    reads.read(2 * range, 3 * range, 30, range, true, 10 * range);
-    fake.complete(range - 1);
-    expect(reads.take(3 * range, range)).toBeUndefined();
+    fake.complete();
     expect(readAheadsHeld().ranges).toBe(0);
-    fake.refuse = true;
-    reads.read(3 * range, 4 * range, 40, range, true, 10 * range);
+    expect(reads.take(2 * range, range)).toBeUndefined();
+    expect(pool.freeBuffers).toBe(1);
+    fake.failWith = 'short';
+    reads.read(2 * range, 3 * range, 30, range, true, 10 * range);
+    fake.complete();
+    expect(reads.take(3 * range, range)).toBeUndefined();
     expect(readAheadsHeld().ranges).toBe(0);
     expect(pool.freeBuffers).toBe(1);
   });
 
-  it('reset drops the range held; a read still in flight gives its buffer back when it completes', () => {
+  it('reset forgets the position and drops the range held, before or after its read ran', () => {
     const fake = new FakeReads();
     const pool = new BufferPool();
     const reads = sequentialReads(fake, pool);
@@ -127,37 +149,60 @@ describe('SequentialReads', () => {
     reads.read(0, range, 10, range, true, 10 * range);
     reads.read(range, 2 * range, 20, range, true, 10 * range);
     reads.reset();
+    expect(reads.positionOf(20)).toBeUndefined();
     expect(readAheadsHeld().ranges).toBe(0);
-    expect(pool.freeBuffers).toBe(0);
     fake.complete();
+    expect(fake.reads).toEqual([]); // the file may be gone: no read after a reset
+    expect(pool.freeBuffers).toBe(1);
+    reads.read(0, range, 10, range, true, 10 * range);
+    reads.read(range, 2 * range, 20, range, true, 10 * range);
+    fake.complete();
+    reads.reset();
+    expect(readAheadsHeld().ranges).toBe(0);
     expect(pool.freeBuffers).toBe(1);
     expect(reads.take(2 * range, range)).toBeUndefined();
   });
 
-  it('holds at most READ_AHEADS_MAX ranges and READ_AHEAD_HELD_BYTES_MAX bytes per thread, dropping the oldest', () => {
+  it('holds at most READ_AHEADS_MAX ranges and READ_AHEAD_HELD_BYTES_MAX bytes per thread; a new one pushes out only stale ones', () => {
     const fake = new FakeReads();
     const range = READ_AHEAD_BYTES_MIN;
+    const sequence = (reads: SequentialReads, maxBytes = range): void => {
+      reads.read(0, maxBytes, 10, maxBytes, true, 10 * maxBytes);
+      reads.read(maxBytes, 2 * maxBytes, 20, maxBytes, true, 10 * maxBytes);
+    };
+    clockMs = 0;
     const segments = Array.from({ length: READ_AHEADS_MAX + 3 }, () => sequentialReads(fake));
-    for (const reads of segments) {
-      reads.read(0, range, 10, range, true, 10 * range);
-      reads.read(range, 2 * range, 20, range, true, 10 * range);
-    }
+    for (const reads of segments) sequence(reads);
+    // A consumer of more partitions than the bound: the first ones keep their ranges, the rest read in place.
     expect(readAheadsHeld()).toEqual({ ranges: READ_AHEADS_MAX, bytes: READ_AHEADS_MAX * range });
-    while (fake.queued.length > 0) fake.complete();
-    expect(segments[0]!.take(2 * range, range)).toBeUndefined(); // the oldest were dropped
-    expect(segments.at(-1)!.take(2 * range, range)).toBeDefined();
+    while (fake.deferred.length > 0) fake.complete();
+    expect(fake.reads).toHaveLength(READ_AHEADS_MAX);
+    expect(segments.at(-1)!.take(2 * range, range)).toBeUndefined();
+    expect(segments[0]!.take(2 * range, range)).toBeDefined();
+    expect(readAheadsHeld().ranges).toBe(READ_AHEADS_MAX - 1);
 
-    const large = 6 * MiB;
-    const big = Array.from({ length: 3 }, () => sequentialReads(fake));
-    for (const reads of big) {
-      reads.read(0, large, 10, large, true, 10 * large);
-      reads.read(large, 2 * large, 20, large, true, 10 * large);
-    }
+    // Ranges nobody took for READ_AHEAD_STALE_MS make room, oldest first.
+    const late = sequentialReads(fake);
+    sequence(late);
+    expect(readAheadsHeld().ranges).toBe(READ_AHEADS_MAX);
+    const later = sequentialReads(fake);
+    sequence(later);
+    expect(fake.deferred).toHaveLength(1); // refused: every range held is young
+    clockMs += READ_AHEAD_STALE_MS;
+    sequence(later);
+    expect(fake.deferred).toHaveLength(2);
+    while (fake.deferred.length > 0) fake.complete();
+    expect(segments[1]!.take(2 * range, range)).toBeUndefined(); // the oldest was pushed out
+    expect(later.take(2 * range, range)).toBeDefined();
+
+    // Bytes: ranges of 6 MiB fit twice in the 16 MiB; one larger than the bound is never read ahead.
+    clockMs += READ_AHEAD_STALE_MS;
+    for (const reads of Array.from({ length: 3 }, () => sequentialReads(fake))) sequence(reads, 6 * MiB);
     expect(readAheadsHeld().bytes).toBeLessThanOrEqual(READ_AHEAD_HELD_BYTES_MAX);
     const tooLarge = sequentialReads(fake);
-    const queuedBefore = fake.queued.length;
-    tooLarge.read(0, READ_AHEAD_HELD_BYTES_MAX + 1, 10, READ_AHEAD_HELD_BYTES_MAX + 1, true, 100 * MiB);
-    tooLarge.read(READ_AHEAD_HELD_BYTES_MAX + 1, 2 * (READ_AHEAD_HELD_BYTES_MAX + 1), 20, READ_AHEAD_HELD_BYTES_MAX + 1, true, 100 * MiB);
-    expect(fake.queued.length).toBe(queuedBefore);
+    const before = fake.deferred.length;
+    clockMs += READ_AHEAD_STALE_MS;
+    sequence(tooLarge, READ_AHEAD_HELD_BYTES_MAX + 1);
+    expect(fake.deferred.length).toBe(before);
   });
 });

@@ -149,37 +149,6 @@ describe('WriteBehind: which ranges it writes back, evicts and reads ahead', () 
     expect(closed).toBe(1);
   });
 
-  it('reads ahead into a buffer on the thread pool, keeping the fd open until the read completes; refuses once closing', async () => {
-    const directory = directories.make();
-    const file = path.join(directory, 'segment.log');
-    const content = Buffer.alloc(3 * MiB);
-    for (let i = 0; i < content.length; i += 4) content.writeUInt32BE(i, i);
-    fs.writeFileSync(file, content);
-    const fd = fs.openSync(file, 'r+');
-    const writeBehind = new WriteBehind(nodeFileSystem, fd, content.length, options(undefined));
-    const target = Buffer.alloc(MiB);
-    const completed = new Promise<number>((resolve) => expect(writeBehind.readInto(target, MiB, MiB, resolve)).toBe(true));
-    expect(pageCacheCallsInFlight()).toBe(1);
-    let closed = 0;
-    writeBehind.close(() => {
-      closed++;
-      fs.closeSync(fd);
-    });
-    expect(closed).toBe(0); // the read still uses the fd
-    expect(await completed).toBe(MiB);
-    expect(closed).toBe(1);
-    expect(target.equals(content.subarray(MiB, 2 * MiB))).toBe(true);
-    expect(writeBehind.readInto(target, 0, MiB, () => undefined)).toBe(false);
-    // A failed read reports -1: the caller only does not use it.
-    const failing: LogFileSystem = { ...nodeFileSystem, readAsync: (_fd, _target, _position, _length, done) => done(new Error('EIO'), 0) };
-    const other = new WriteBehind(failing, 12345, 0, options(undefined));
-    let got: number | undefined;
-    expect(other.readInto(target, 0, MiB, (bytesRead) => (got = bytesRead))).toBe(true);
-    expect(got).toBe(-1);
-    other.throwIfFailed(); // not an error of the file
-    await settled();
-  });
-
   it('bounds the calls in flight; each call that finishes lets held-back writeback and evictions go, without more appends', () => {
     const { fs: recording, calls, release } = recordingFileSystem(true);
     const budget = new PageCacheBudget(2 * MiB);
