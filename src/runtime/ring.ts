@@ -108,6 +108,8 @@ export class RingWriter {
   private cachedRelease: number;
   private readonly queue: QueuedWrite[] = [];
   private draining = false;
+  /** Settles when the drain running (or the last one) has finished; it never rejects. */
+  private drainDone: Promise<void> = Promise.resolve();
   private closed = false;
 
   constructor(readonly buffer: SharedArrayBuffer, doorbell?: Doorbell) {
@@ -166,13 +168,18 @@ export class RingWriter {
     }
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ bytes, resolve, reject });
-      if (!this.draining) void this.drain();
+      if (!this.draining) this.drainDone = this.drain();
     });
   }
 
-  /** Resolves when nothing is queued (every write is in the ring). */
+  /**
+   * Resolves when nothing is queued (every write is in the ring, or failed because the ring
+   * closed). It waits for the drain rather than for space itself: the producer's one WANT and
+   * WAITING pair must have one waiter, or the drain could clear WAITING under a parked flush
+   * that no release would then wake.
+   */
   async flushed(): Promise<void> {
-    while (this.queue.length > 0) await this.waitForSpace(this.capacity);
+    while (this.queue.length > 0) await this.drainDone;
   }
 
   /** The consumer is gone: queued writes fail, a parked producer wakes. */

@@ -14,6 +14,9 @@ function runPeer(job: Record<string, unknown>): Promise<number> {
       else resolve(result.checksum!);
     });
     worker.once('error', reject);
+    // A worker that ends without a result (an empty module, say: a build rewriting dist/ as it
+    // loads) fails the test at once instead of leaving its peer parked until the timeout.
+    worker.once('exit', (code) => reject(new Error(`${String(job.role)} worker exited (code ${code}) without a result`)));
   });
 }
 

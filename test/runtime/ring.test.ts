@@ -152,6 +152,30 @@ describe('ring (single thread model)', () => {
     expect(settled).toBe(results.filter((r) => r !== undefined).length);
   });
 
+  it('flushed() resolves when a parked drain is woken and finishes after the flush began waiting', async () => {
+    const buffer = createRingBuffer(256);
+    const writer = new RingWriter(buffer);
+    const reader = new RingReader(buffer);
+    const message = new Uint8Array(40); // 48-byte frames: 5 fit
+    for (let i = 0; i < 5; i++) expect(writer.write(message)).toBeUndefined();
+    const queued = [writer.write(message), writer.write(message)];
+    await new Promise((resolve) => setTimeout(resolve, 10)); // the drain parks for space
+    for (let i = 0; i < 3; i++) reader.release(reader.tryRead()!.token); // wakes it (its resume is queued)
+    let flushed = false;
+    const flush = writer.flushed().then(() => (flushed = true));
+    await Promise.all(queued); // the drain writes both without parking again
+    let read: RingMessage | null;
+    let count = 0;
+    while ((read = reader.tryRead())) {
+      reader.release(read.token);
+      count++;
+    }
+    expect(count).toBe(4);
+    await Promise.race([flush, new Promise((resolve) => setTimeout(resolve, 500))]);
+    expect(writer.backlogged).toBe(false);
+    expect(flushed).toBe(true);
+  });
+
   it('fails queued writes with RingClosedError when closed', async () => {
     const buffer = createRingBuffer(256);
     const writer = new RingWriter(buffer);
