@@ -72,6 +72,17 @@ function batch(seed: number, records = 8, valueBytes = 4 * KiB): Uint8Array {
   return buildBatch(Array.from({ length: records }, (_, i) => ({ key: null, value: Buffer.alloc(valueBytes, (seed * 31 + i) % 251) })), { baseTimestamp: 1_700_000_000_000 + seed });
 }
 
+/** Appends `count` batches (seeds from `firstSeed`); returns them as stored, offsets assigned. */
+async function appendBatches(log: PartitionLog, count: number, firstSeed = 0, valueBytes = 4 * KiB): Promise<Uint8Array[]> {
+  const written: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) {
+    const bytes = batch(firstSeed + i, 8, valueBytes);
+    await log.append(bytes); // assigns the offsets in place
+    written.push(Buffer.from(bytes));
+  }
+  return written;
+}
+
 /** Reads from `offset` to the end, `maxBytes` per read, letting reads ahead finish in between (a consumer's round trip). */
 async function readAll(log: PartitionLog, counting: CountingFileSystem, offset: number, maxBytes: number): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
@@ -89,12 +100,7 @@ describe('PartitionLog reads ahead for a consumer reading in order', () => {
   it('returns the same bytes as written, most of them from reads ahead, with no range held at the end', async () => {
     const counting = new CountingFileSystem();
     const log = openLog(counting.fs);
-    const written: Uint8Array[] = [];
-    for (let i = 0; i < 160; i++) {
-      const bytes = batch(i);
-      await log.append(bytes); // assigns the offsets in place
-      written.push(Buffer.from(bytes));
-    }
+    const written = await appendBatches(log, 160);
     const expected = concatBytes(written);
     expect(expected.byteLength).toBeGreaterThan(5 * 1024 * KiB);
     const maxBytes = 256 * KiB;
@@ -113,7 +119,7 @@ describe('PartitionLog reads ahead for a consumer reading in order', () => {
   it('after a cut and new appends at the same positions, reads return the new bytes, not the range read ahead', async () => {
     const counting = new CountingFileSystem();
     const log = openLog(counting.fs);
-    for (let i = 0; i < 100; i++) await log.append(batch(i));
+    await appendBatches(log, 100);
     const maxBytes = 128 * KiB;
     // Read the first quarter in order: a range past it is read ahead by now.
     let offset = 0;
@@ -125,24 +131,14 @@ describe('PartitionLog reads ahead for a consumer reading in order', () => {
     expect(readAheadsHeld().ranges).toBe(1);
     log.truncateTo(offset);
     expect(readAheadsHeld().ranges).toBe(0);
-    const replaced: Uint8Array[] = [];
-    for (let i = 0; i < 60; i++) {
-      const bytes = batch(1000 + i, 8, 4 * KiB + 17);
-      await log.append(bytes);
-      replaced.push(Buffer.from(bytes));
-    }
+    const replaced = await appendBatches(log, 60, 1000, 4 * KiB + 17);
     expect(Buffer.compare(await readAll(log, counting, offset, maxBytes), concatBytes(replaced))).toBe(0);
   });
 
   it('a log whose segments are deleted below the consumer (DeleteRecords) serves the remaining segments whole', async () => {
     const counting = new CountingFileSystem();
     const log = openLog(counting.fs, { segmentBytes: 512 * KiB });
-    const written: Uint8Array[] = [];
-    for (let i = 0; i < 120; i++) {
-      const bytes = batch(i);
-      await log.append(bytes); // assigns the offsets in place
-      written.push(Buffer.from(bytes));
-    }
+    const written = await appendBatches(log, 120);
     expect(log.segmentCount).toBeGreaterThan(4);
     const maxBytes = 64 * KiB;
     let offset = 0;
@@ -161,12 +157,7 @@ describe('PartitionLog reads ahead for a consumer reading in order', () => {
   it('a remembered position whose batch was damaged on disk since answers KAFKA_STORAGE_ERROR, and the next read looks the offset up again', async () => {
     const counting = new CountingFileSystem();
     const log = openLog(counting.fs);
-    const written: Uint8Array[] = [];
-    for (let i = 0; i < 20; i++) {
-      const bytes = batch(i);
-      await log.append(bytes);
-      written.push(Buffer.from(bytes));
-    }
+    const written = await appendBatches(log, 20);
     const first = counting.read(log, 0, 64 * KiB);
     const position = first.bytes.byteLength;
     // The disk returns garbage where the next batch starts (the header's length and magic).

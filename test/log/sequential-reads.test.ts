@@ -41,6 +41,12 @@ afterEach(() => {
   for (const reads of all.splice(0)) reads.reset();
 });
 
+/** Two full reads in a row of `range` bytes from position 0: the second reads the third range ahead. */
+function sequence(reads: SequentialReads, range = READ_AHEAD_BYTES_MIN): void {
+  reads.read(0, range, 10, range, true, 10 * range);
+  reads.read(range, 2 * range, 20, range, true, 10 * range);
+}
+
 describe('SequentialReads', () => {
   it('remembers where the batch after the last read starts, for that offset only', () => {
     const reads = sequentialReads(new FakeReads());
@@ -53,7 +59,7 @@ describe('SequentialReads', () => {
     expect(reads.positionOf(100)).toBeUndefined();
   });
 
-  it('reads ahead only after the second full read in a row, the whole next range, at the end of the turn, and hands it over once', () => {
+  it('reads ahead only after a full read that continued the one before: the whole next range, at the end of the turn, handed over once', () => {
     const fake = new FakeReads();
     const pool = new BufferPool();
     const reads = sequentialReads(fake, pool);
@@ -84,8 +90,7 @@ describe('SequentialReads', () => {
     const fake = new FakeReads();
     const reads = sequentialReads(fake);
     const range = 100_000; // pooled in a 128 KiB buffer
-    reads.read(0, range, 10, range, true, 10 * range);
-    reads.read(range, 2 * range, 20, range, true, 10 * range);
+    sequence(reads, range);
     fake.complete();
     expect(reads.take(2 * range, range)!.byteLength).toBe(range);
   });
@@ -109,8 +114,7 @@ describe('SequentialReads', () => {
     const pool = new BufferPool();
     const reads = sequentialReads(fake, pool);
     const range = 128 * 1024;
-    reads.read(0, range, 10, range, true, 10 * range);
-    reads.read(range, 2 * range, 20, range, true, 10 * range);
+    sequence(reads, range);
     fake.complete();
     expect(reads.take(2 * range, range - 1)).toBeUndefined();
     expect(pool.freeBuffers).toBe(1);
@@ -146,16 +150,14 @@ describe('SequentialReads', () => {
     const pool = new BufferPool();
     const reads = sequentialReads(fake, pool);
     const range = READ_AHEAD_BYTES_MIN;
-    reads.read(0, range, 10, range, true, 10 * range);
-    reads.read(range, 2 * range, 20, range, true, 10 * range);
+    sequence(reads, range);
     reads.reset();
     expect(reads.positionOf(20)).toBeUndefined();
     expect(readAheadsHeld().ranges).toBe(0);
     fake.complete();
     expect(fake.reads).toEqual([]); // the file may be gone: no read after a reset
     expect(pool.freeBuffers).toBe(1);
-    reads.read(0, range, 10, range, true, 10 * range);
-    reads.read(range, 2 * range, 20, range, true, 10 * range);
+    sequence(reads, range);
     fake.complete();
     reads.reset();
     expect(readAheadsHeld().ranges).toBe(0);
@@ -166,10 +168,6 @@ describe('SequentialReads', () => {
   it('holds at most READ_AHEADS_MAX ranges and READ_AHEAD_HELD_BYTES_MAX bytes per thread; a new one pushes out only stale ones', () => {
     const fake = new FakeReads();
     const range = READ_AHEAD_BYTES_MIN;
-    const sequence = (reads: SequentialReads, maxBytes = range): void => {
-      reads.read(0, maxBytes, 10, maxBytes, true, 10 * maxBytes);
-      reads.read(maxBytes, 2 * maxBytes, 20, maxBytes, true, 10 * maxBytes);
-    };
     clockMs = 0;
     const segments = Array.from({ length: READ_AHEADS_MAX + 3 }, () => sequentialReads(fake));
     for (const reads of segments) sequence(reads);
