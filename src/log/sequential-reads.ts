@@ -21,7 +21,8 @@
  *   whole next range of the same size is already in the file. The file's bytes below its
  *   size never change while it is open except by a cut, which resets this.
  * - A read takes the range only if it starts at the same position with the same length and the
- *   read ahead has run; anything else drops it (one not run yet then never runs).
+ *   read ahead has run; anything else drops it (one not run yet then never runs, and never takes
+ *   a buffer: a reader that reads in a loop without yielding costs nothing but the bookkeeping).
  * - Bounds: one range per segment, and at most READ_AHEADS_MAX ranges and
  *   READ_AHEAD_HELD_BYTES_MAX bytes held per thread; when they are reached, a new range pushes
  *   out only ranges older than READ_AHEAD_STALE_MS, or is not read ahead.
@@ -53,7 +54,8 @@ interface Ahead {
   readonly owner: SequentialReads;
   readonly position: number;
   readonly length: number;
-  readonly bytes: Uint8Array;
+  /** A buffer of the pool, taken when the read runs (one dropped before that never takes one). */
+  bytes: Uint8Array | undefined;
   readonly createdAt: number;
   state: typeof SCHEDULED | typeof READY | typeof DROPPED;
 }
@@ -98,7 +100,7 @@ export class SequentialReads {
     }
     this.detach(ahead);
     // A pooled buffer may be larger than the range.
-    return ahead.bytes.subarray(0, length);
+    return ahead.bytes!.subarray(0, length);
   }
 
   /**
@@ -117,28 +119,27 @@ export class SequentialReads {
       if (now - held[0]!.createdAt < READ_AHEAD_STALE_MS) return;
       held[0]!.owner.drop();
     }
-    const ahead: Ahead = { owner: this, position: end, length: maxBytes, bytes: this.pool.acquire(maxBytes), state: SCHEDULED, createdAt: now };
+    const ahead: Ahead = { owner: this, position: end, length: maxBytes, bytes: undefined, state: SCHEDULED, createdAt: now };
     this.ahead = ahead;
     held.push(ahead);
     heldBytes += ahead.length;
     this.defer(() => {
-      if (ahead.state !== SCHEDULED) {
-        // Dropped before it ran (a cut, a close, another read): the file may be gone.
-        this.pool.release(ahead.bytes);
-        return;
-      }
+      // Dropped before it ran (a cut, a close, a read elsewhere): nothing to do, the file may be gone.
+      if (ahead.state !== SCHEDULED) return;
+      const bytes = this.pool.acquire(ahead.length);
       let bytesRead = -1;
       try {
-        bytesRead = this.readAt(ahead.bytes, ahead.position, ahead.length);
+        bytesRead = this.readAt(bytes, ahead.position, ahead.length);
       } catch {
         // A failing disk: the next read in place reports it.
       }
       if (bytesRead === ahead.length) {
+        ahead.bytes = bytes;
         ahead.state = READY;
         return;
       }
       this.drop();
-      this.pool.release(ahead.bytes);
+      this.pool.release(bytes);
     });
   }
 
@@ -149,12 +150,12 @@ export class SequentialReads {
     this.drop();
   }
 
-  /** Drops the range held: its buffer goes back to the pool now, or when its deferred read comes due. */
+  /** Drops the range held, giving its buffer back if its read ran. */
   private drop(): void {
     const ahead = this.ahead;
     if (!ahead) return;
     this.detach(ahead);
-    if (ahead.state === READY) this.pool.release(ahead.bytes);
+    if (ahead.bytes) this.pool.release(ahead.bytes);
     ahead.state = DROPPED;
   }
 
