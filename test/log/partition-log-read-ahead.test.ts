@@ -1,8 +1,8 @@
 /**
  * Read-ahead of sequential fetch reads (sequential-reads.ts) through a real PartitionLog on real
  * files: a consumer catching up gets the same bytes as without it, the ranges come from the
- * reads ahead (at the end of each turn), a cut or a deletion never serves stale bytes, and a
- * remembered position whose bytes were damaged is not trusted twice.
+ * reads ahead (at the end of each turn), a cut, a deletion or compaction's swap never serves
+ * stale bytes, and a remembered position whose bytes were damaged is not trusted twice.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -152,6 +152,33 @@ describe('PartitionLog reads ahead for a consumer reading in order', () => {
     // Eight records per batch: the batch holding the log start offset and all after it.
     const rest = await readAll(log, counting, log.logStartOffset, maxBytes);
     expect(Buffer.compare(rest, concatBytes(written.slice(Math.floor(offset / 8))))).toBe(0);
+  });
+
+  it('after compaction swaps a cleaned copy in for the segment being read, reads return the cleaned bytes', async () => {
+    const counting = new CountingFileSystem();
+    const log = openLog(counting.fs, { segmentBytes: 1024 * KiB });
+    const written = await appendBatches(log, 80); // ~32 KiB batches: 3 segments
+    expect(log.segmentCount).toBeGreaterThan(2);
+    const firstSegmentBytes = fs.statSync(path.join(log.directory, segmentFileName(0, '.log'))).size;
+    let inFirst = 0;
+    for (let bytes = 0; bytes < firstSegmentBytes; inFirst++) bytes += written[inFirst]!.byteLength;
+    const maxBytes = 64 * KiB;
+    let offset = 0;
+    for (let i = 0; i < 4; i++) {
+      await counting.settled();
+      offset = counting.read(log, offset, maxBytes).nextOffset;
+    }
+    await counting.settled();
+    expect(readAheadsHeld().ranges).toBe(1);
+    // A cleaned first segment: every other batch kept, offsets unchanged (gaps where the others were).
+    const kept = written.slice(0, inFirst).filter((_, i) => i % 2 === 0);
+    expect(await log.replaceSegment(0, concatBytes(kept))).toBe(true);
+    expect(readAheadsHeld().ranges).toBe(0);
+    const rest = await readAll(log, counting, offset, maxBytes);
+    const baseOf = (bytes: Uint8Array): number => Number(Buffer.from(bytes).readBigInt64BE(0));
+    // The batches at or past `offset`: kept ones of the first segment, then everything after it.
+    const expected = [...kept, ...written.slice(inFirst)].filter((bytes) => baseOf(bytes) + 7 >= offset);
+    expect(Buffer.compare(rest, concatBytes(expected))).toBe(0);
   });
 
   it('a remembered position whose batch was damaged on disk since answers KAFKA_STORAGE_ERROR, and the next read looks the offset up again', async () => {
