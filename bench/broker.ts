@@ -80,7 +80,7 @@
  *   SAMSA_BENCH_PROFILE_TOP       rows per CPU-profile table (default 25)
  *   SAMSA_BENCH_TIMEOUT_MS        global timeout (default 230 s)
  *   SAMSA_BENCH_TRACE=1           latency cases also print the worst latency per 100 ms from the case start
- *   SAMSA_BENCH_CONSUME_PASSES    times each topic is consumed in step 2, the median pass counting (default 3)
+ *   SAMSA_BENCH_CONSUME_PASSES    times each topic is consumed in step 2, the median pass counting (default 3; of an even number, the slower middle one)
  *   SAMSA_BENCH_PEAK_100B         records/s the latency cases take as the end-to-end peak instead of
  *                                 measuring it (experiments: e.g. SAMSA_BENCH_CASES='latency-load|fill');
  *                                 the summary then says so and the p99 target is not judged
@@ -455,7 +455,8 @@ async function main(): Promise<void> {
         }
         const median = [...passes].sort((a, b) => a.recordsPerS - b.recordsPerS)[Math.floor((passes.length - 1) / 2)]!;
         consumeRows.push({ ...median, passesPerS: passes.map((row) => row.recordsPerS) });
-        if (passes.length > 1) console.log(`    ${kib(source.batchSize).padStart(22)}   median ${fmtRate(median.recordsPerS).padStart(23)}`);
+        // The rate under the passes' records/s column.
+        if (passes.length > 1) console.log(`    ${kib(source.batchSize).padStart(22)}   ${'median'.padEnd(19)}${fmtRate(median.recordsPerS).padStart(14)}`);
       }
     }
   };

@@ -1,8 +1,9 @@
 /**
  * Read-ahead of sequential fetch reads (sequential-reads.ts) through a real PartitionLog on real
  * files: a consumer catching up gets the same bytes as without it, the ranges come from the
- * reads ahead (at the end of each turn), a cut, a deletion or compaction's swap never serves
- * stale bytes, and a remembered position whose bytes were damaged is not trusted twice.
+ * reads ahead (at the end of each turn), a cut or compaction's swap never serves stale bytes,
+ * DeleteRecords leaves the rest readable, and a remembered position whose bytes were damaged
+ * is not trusted twice.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -184,7 +185,7 @@ describe('PartitionLog reads ahead for a consumer reading in order', () => {
   it('a remembered position whose batch was damaged on disk since answers KAFKA_STORAGE_ERROR, and the next read looks the offset up again', async () => {
     const counting = new CountingFileSystem();
     const log = openLog(counting.fs);
-    const written = await appendBatches(log, 20);
+    await appendBatches(log, 20);
     const first = counting.read(log, 0, 64 * KiB);
     const position = first.bytes.byteLength;
     // The disk returns garbage where the next batch starts (the header's length and magic).

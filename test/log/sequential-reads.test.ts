@@ -211,8 +211,13 @@ describe('SequentialReads', () => {
 
     // Bytes: ranges of 6 MiB fit twice in the 16 MiB; one larger than the bound is never read ahead.
     clockMs += READ_AHEAD_STALE_MS;
-    for (const reads of Array.from({ length: 3 }, () => sequentialReads(fake))) sequence(reads, 6 * MiB);
+    const large = Array.from({ length: 3 }, () => sequentialReads(fake));
+    for (const reads of large) sequence(reads, 6 * MiB);
     expect(readAheadsHeld().bytes).toBeLessThanOrEqual(READ_AHEAD_HELD_BYTES_MAX);
+    expect(readAheadsHeld().bytes).toBeGreaterThanOrEqual(12 * MiB); // the first two, the stale small ones pushed out
+    while (fake.deferred.length > 0) fake.complete();
+    expect(large[0]!.take(2 * 6 * MiB, 6 * MiB)).toBeDefined();
+    expect(large[2]!.take(2 * 6 * MiB, 6 * MiB)).toBeUndefined(); // no room: the two before it are young
     const tooLarge = sequentialReads(fake);
     const before = fake.deferred.length;
     clockMs += READ_AHEAD_STALE_MS;
