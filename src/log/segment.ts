@@ -210,7 +210,7 @@ export class Segment {
       dataPathBuffers.release(bytes);
       return undefined;
     }
-    this.sequentialReads.read(position, position + end, nextOffset, maxBytes, length === maxBytes, this.sizeBytes);
+    this.sequentialReads.read(position, position + end, nextOffset, maxBytes, this.sizeBytes);
     return { bytes: bytes.subarray(0, end), firstOffset, nextOffset };
   }
 

@@ -46,18 +46,13 @@ export const READ_AHEAD_STALE_MS = 1000;
 /** Reads `length` bytes at `position` of the file into `target`; returns the bytes read (fewer at its end); may throw. */
 export type ReadAt = (target: Uint8Array, position: number, length: number) => number;
 
-const SCHEDULED = 0;
-const READY = 1;
-const DROPPED = 2;
-
 interface Ahead {
   readonly owner: SequentialReads;
   readonly position: number;
   readonly length: number;
-  /** A buffer of the pool, taken when the read runs (one dropped before that never takes one). */
+  /** The range, in a buffer of the pool, once the read ran (one dropped before that never takes one). */
   bytes: Uint8Array | undefined;
   readonly createdAt: number;
-  state: typeof SCHEDULED | typeof READY | typeof DROPPED;
 }
 
 /** This thread's held ranges, oldest first (module state is per worker thread). */
@@ -94,38 +89,39 @@ export class SequentialReads {
   take(position: number, length: number): Uint8Array | undefined {
     const ahead = this.ahead;
     if (!ahead) return undefined;
-    if (ahead.state !== READY || ahead.position !== position || ahead.length !== length) {
+    if (!ahead.bytes || ahead.position !== position || ahead.length !== length) {
       this.drop();
       return undefined;
     }
     this.detach(ahead);
     // A pooled buffer may be larger than the range.
-    return ahead.bytes!.subarray(0, length);
+    return ahead.bytes.subarray(0, length);
   }
 
   /**
    * After a read of [position, end) of a file of `fileBytes` bytes that stopped before
    * `nextOffset`, asked for `maxBytes`: remembers where the next one starts, and reads that range
-   * ahead when this read continued the last one and was full.
+   * ahead when this read continued the last one and the file holds all of it (then this read
+   * was full too: `end` is past `position`).
    */
-  read(position: number, end: number, nextOffset: number, maxBytes: number, full: boolean, fileBytes: number): void {
+  read(position: number, end: number, nextOffset: number, maxBytes: number, fileBytes: number): void {
     const sequential = position === this.nextPosition;
     this.nextOffset = nextOffset;
     this.nextPosition = end;
-    if (!sequential || !full || this.ahead) return;
+    if (!sequential || this.ahead) return;
     if (maxBytes < READ_AHEAD_BYTES_MIN || maxBytes > READ_AHEAD_HELD_BYTES_MAX || end + maxBytes > fileBytes) return;
     const now = this.now();
     while (held.length >= READ_AHEADS_MAX || heldBytes + maxBytes > READ_AHEAD_HELD_BYTES_MAX) {
       if (now - held[0]!.createdAt < READ_AHEAD_STALE_MS) return;
       held[0]!.owner.drop();
     }
-    const ahead: Ahead = { owner: this, position: end, length: maxBytes, bytes: undefined, state: SCHEDULED, createdAt: now };
+    const ahead: Ahead = { owner: this, position: end, length: maxBytes, bytes: undefined, createdAt: now };
     this.ahead = ahead;
     held.push(ahead);
     heldBytes += ahead.length;
     this.defer(() => {
       // Dropped before it ran (a cut, a close, a read elsewhere): nothing to do, the file may be gone.
-      if (ahead.state !== SCHEDULED) return;
+      if (this.ahead !== ahead) return;
       const bytes = this.pool.acquire(ahead.length);
       let bytesRead = -1;
       try {
@@ -135,7 +131,6 @@ export class SequentialReads {
       }
       if (bytesRead === ahead.length) {
         ahead.bytes = bytes;
-        ahead.state = READY;
         return;
       }
       this.drop();
@@ -156,7 +151,6 @@ export class SequentialReads {
     if (!ahead) return;
     this.detach(ahead);
     if (ahead.bytes) this.pool.release(ahead.bytes);
-    ahead.state = DROPPED;
   }
 
   private detach(ahead: Ahead): void {

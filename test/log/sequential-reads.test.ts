@@ -41,17 +41,24 @@ afterEach(() => {
   for (const reads of all.splice(0)) reads.reset();
 });
 
+/** One segment's reads over a fake file, with their own pool. */
+function setup(): { fake: FakeReads; pool: BufferPool; reads: SequentialReads } {
+  const fake = new FakeReads();
+  const pool = new BufferPool();
+  return { fake, pool, reads: sequentialReads(fake, pool) };
+}
+
 /** Two full reads in a row of `range` bytes from position 0: the second reads the third range ahead. */
 function sequence(reads: SequentialReads, range = READ_AHEAD_BYTES_MIN): void {
-  reads.read(0, range, 10, range, true, 10 * range);
-  reads.read(range, 2 * range, 20, range, true, 10 * range);
+  reads.read(0, range, 10, range, 10 * range);
+  reads.read(range, 2 * range, 20, range, 10 * range);
 }
 
 describe('SequentialReads', () => {
   it('remembers where the batch after the last read starts, for that offset only', () => {
     const reads = sequentialReads(new FakeReads());
     expect(reads.positionOf(0)).toBeUndefined();
-    reads.read(0, 4000, 100, 4096, true, 10_000);
+    reads.read(0, 4000, 100, 4096, 10_000);
     expect(reads.positionOf(100)).toBe(4000);
     expect(reads.positionOf(99)).toBeUndefined();
     expect(reads.positionOf(101)).toBeUndefined();
@@ -60,13 +67,11 @@ describe('SequentialReads', () => {
   });
 
   it('reads ahead only after a full read that continued the one before: the whole next range, at the end of the turn, handed over once', () => {
-    const fake = new FakeReads();
-    const pool = new BufferPool();
-    const reads = sequentialReads(fake, pool);
+    const { fake, pool, reads } = setup();
     const range = READ_AHEAD_BYTES_MIN;
-    reads.read(0, range, 10, range, true, 10 * range);
+    reads.read(0, range, 10, range, 10 * range);
     expect(fake.deferred).toHaveLength(0); // one read is not a sequence
-    reads.read(range, 2 * range, 20, range, true, 10 * range);
+    reads.read(range, 2 * range, 20, range, 10 * range);
     expect(fake.deferred).toHaveLength(1);
     expect(fake.reads).toEqual([]); // nothing is read before the turn ends
     expect(readAheadsHeld()).toEqual({ ranges: 1, bytes: range });
@@ -76,7 +81,7 @@ describe('SequentialReads', () => {
     expect(fake.reads).toEqual([]); // a dropped read ahead never reads, nor takes a buffer
     expect(pool.freeBuffers).toBe(0);
 
-    reads.read(2 * range, 3 * range, 30, range, true, 10 * range);
+    reads.read(2 * range, 3 * range, 30, range, 10 * range);
     fake.complete();
     expect(fake.reads).toEqual([[3 * range, range]]);
     const bytes = reads.take(3 * range, range)!;
@@ -87,13 +92,11 @@ describe('SequentialReads', () => {
   });
 
   it('a reader that reads in a loop without yielding gets no reads ahead but the last, and takes no buffers for them', () => {
-    const fake = new FakeReads();
-    const pool = new BufferPool();
-    const reads = sequentialReads(fake, pool);
+    const { fake, pool, reads } = setup();
     const range = READ_AHEAD_BYTES_MIN;
     for (let i = 0; i < 20; i++) {
       expect(reads.take(i * range, range)).toBeUndefined();
-      reads.read(i * range, (i + 1) * range, (i + 1) * 10, range, true, 100 * range);
+      reads.read(i * range, (i + 1) * range, (i + 1) * 10, range, 100 * range);
     }
     expect(readAheadsHeld().ranges).toBe(1);
     while (fake.deferred.length > 0) fake.complete();
@@ -115,26 +118,24 @@ describe('SequentialReads', () => {
     const fake = new FakeReads();
     const reads = sequentialReads(fake);
     const range = READ_AHEAD_BYTES_MIN;
-    reads.read(0, range, 10, range, true, 100 * range);
-    reads.read(range, 2 * range - 100, 20, range, false, 100 * range); // not full
-    reads.read(2 * range - 100, 3 * range, 30, range - 1, true, 100 * range); // below the minimum
-    reads.read(5 * range, 6 * range, 60, range, true, 100 * range); // a jump
-    reads.read(6 * range, 7 * range, 70, range, true, 8 * range - 1); // the next range is not all written
+    reads.read(0, range, 10, range, 100 * range);
+    reads.read(range, 2 * range - 100, 20, range, 2 * range - 100); // short: the file ended there
+    reads.read(2 * range - 100, 3 * range, 30, range - 1, 100 * range); // below the minimum
+    reads.read(5 * range, 6 * range, 60, range, 100 * range); // a jump
+    reads.read(6 * range, 7 * range, 70, range, 8 * range - 1); // the next range is not all written
     expect(fake.deferred).toHaveLength(0);
-    reads.read(7 * range, 8 * range, 80, range, true, 9 * range);
+    reads.read(7 * range, 8 * range, 80, range, 9 * range);
     expect(fake.deferred).toHaveLength(1);
   });
 
   it('serves a range only at the same position and length; a mismatch gives its buffer back', () => {
-    const fake = new FakeReads();
-    const pool = new BufferPool();
-    const reads = sequentialReads(fake, pool);
+    const { fake, pool, reads } = setup();
     const range = 128 * 1024;
     sequence(reads, range);
     fake.complete();
     expect(reads.take(2 * range, range - 1)).toBeUndefined();
     expect(pool.freeBuffers).toBe(1);
-    reads.read(2 * range, 3 * range, 30, range, true, 10 * range);
+    reads.read(2 * range, 3 * range, 30, range, 10 * range);
     fake.complete();
     expect(reads.take(3 * range + 1, range)).toBeUndefined();
     expect(pool.freeBuffers).toBe(1);
@@ -142,19 +143,17 @@ describe('SequentialReads', () => {
   });
 
   it('a failed or short read ahead is never served and gives its buffer back', () => {
-    const fake = new FakeReads();
-    const pool = new BufferPool();
-    const reads = sequentialReads(fake, pool);
+    const { fake, pool, reads } = setup();
     const range = READ_AHEAD_BYTES_MIN;
-    reads.read(0, range, 10, range, true, 10 * range);
+    reads.read(0, range, 10, range, 10 * range);
     fake.failWith = 'error';
-    reads.read(range, 2 * range, 20, range, true, 10 * range);
+    reads.read(range, 2 * range, 20, range, 10 * range);
     fake.complete();
     expect(readAheadsHeld().ranges).toBe(0);
     expect(reads.take(2 * range, range)).toBeUndefined();
     expect(pool.freeBuffers).toBe(1);
     fake.failWith = 'short';
-    reads.read(2 * range, 3 * range, 30, range, true, 10 * range);
+    reads.read(2 * range, 3 * range, 30, range, 10 * range);
     fake.complete();
     expect(reads.take(3 * range, range)).toBeUndefined();
     expect(readAheadsHeld().ranges).toBe(0);
@@ -162,9 +161,7 @@ describe('SequentialReads', () => {
   });
 
   it('reset forgets the position and drops the range held, before or after its read ran', () => {
-    const fake = new FakeReads();
-    const pool = new BufferPool();
-    const reads = sequentialReads(fake, pool);
+    const { fake, pool, reads } = setup();
     const range = READ_AHEAD_BYTES_MIN;
     sequence(reads, range);
     reads.reset();
