@@ -84,6 +84,16 @@ async function appendBatches(log: PartitionLog, count: number, firstSeed = 0, va
   return written;
 }
 
+/** `reads` reads from offset 0, `maxBytes` each, letting reads ahead finish in between; returns the offset reached. */
+async function readInOrder(log: PartitionLog, counting: CountingFileSystem, reads: number, maxBytes: number): Promise<number> {
+  let offset = 0;
+  for (let i = 0; i < reads; i++) {
+    await counting.settled();
+    offset = counting.read(log, offset, maxBytes).nextOffset;
+  }
+  return offset;
+}
+
 /** Reads from `offset` to the end, `maxBytes` per read, letting reads ahead finish in between (a consumer's round trip). */
 async function readAll(log: PartitionLog, counting: CountingFileSystem, offset: number, maxBytes: number): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
@@ -123,11 +133,7 @@ describe('PartitionLog reads ahead for a consumer reading in order', () => {
     await appendBatches(log, 100);
     const maxBytes = 128 * KiB;
     // Read the first quarter in order: a range past it is read ahead by now.
-    let offset = 0;
-    for (let i = 0; i < 6; i++) {
-      await counting.settled();
-      offset = counting.read(log, offset, maxBytes).nextOffset;
-    }
+    const offset = await readInOrder(log, counting, 6, maxBytes);
     await counting.settled();
     expect(readAheadsHeld().ranges).toBe(1);
     log.truncateTo(offset);
@@ -142,11 +148,7 @@ describe('PartitionLog reads ahead for a consumer reading in order', () => {
     const written = await appendBatches(log, 120);
     expect(log.segmentCount).toBeGreaterThan(4);
     const maxBytes = 64 * KiB;
-    let offset = 0;
-    for (let i = 0; i < 10; i++) {
-      await counting.settled();
-      offset = counting.read(log, offset, maxBytes).nextOffset;
-    }
+    const offset = await readInOrder(log, counting, 10, maxBytes);
     log.setHighWatermark(log.logEndOffset);
     log.deleteRecordsBefore(offset);
     expect(log.logStartOffset).toBe(offset);
@@ -164,11 +166,7 @@ describe('PartitionLog reads ahead for a consumer reading in order', () => {
     let inFirst = 0;
     for (let bytes = 0; bytes < firstSegmentBytes; inFirst++) bytes += written[inFirst]!.byteLength;
     const maxBytes = 64 * KiB;
-    let offset = 0;
-    for (let i = 0; i < 4; i++) {
-      await counting.settled();
-      offset = counting.read(log, offset, maxBytes).nextOffset;
-    }
+    const offset = await readInOrder(log, counting, 4, maxBytes);
     await counting.settled();
     expect(readAheadsHeld().ranges).toBe(1);
     // A cleaned first segment: every other batch kept, offsets unchanged (gaps where the others were).
