@@ -1,23 +1,39 @@
 /**
  * The loopback ceiling's server for bench/broker.ts, run as its own process (as the broker is):
- * accepts connections and reads and discards every byte, nothing else. Prints
+ * accepts connections and reads and discards every byte, nothing else. It reads the way the
+ * broker does (src/server/socket-reads.ts): into one reused 1 MiB buffer per connection, so
+ * the ceiling costs what the broker's own reads cost, without a fresh 64 KiB buffer per read
+ * (Node's default, where that path is missing, is used as a fallback). Prints
  * `sink listening on <port>` once listening; exits on SIGTERM/SIGINT or when its parent's IPC
  * channel closes.
  */
 import net from 'node:net';
+import { readIntoOwnBuffers } from '../../src/server/socket-reads.js';
+
+const READ_BUFFER_BYTES = 1024 * 1024;
 
 let bytes = 0;
-const server = net.createServer((socket) => {
-  socket.on('data', (chunk: Buffer) => {
-    bytes += chunk.byteLength;
-  });
+let ownBuffers = 0;
+const server = net.createServer({ pauseOnConnect: true }, (socket) => {
   socket.on('error', () => undefined);
+  const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  const own = readIntoOwnBuffers(
+    socket,
+    () => buffer,
+    (read) => {
+      bytes += read;
+      return true;
+    },
+  );
+  if (own) ownBuffers++;
+  else socket.on('data', (chunk: Buffer) => (bytes += chunk.byteLength));
+  socket.resume();
 });
 server.listen({ port: 0, host: '127.0.0.1' }, () => {
   console.log(`sink listening on ${(server.address() as net.AddressInfo).port}`);
 });
 const stop = (): void => {
-  console.log(`sink received ${bytes} bytes`);
+  console.log(`sink received ${bytes} bytes (${ownBuffers} connections read into a reused buffer)`);
   process.exit(0);
 };
 process.on('SIGTERM', stop);
