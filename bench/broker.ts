@@ -42,6 +42,9 @@
  *      first record's value (CRC recomputed); a long-polling consumer (maxWaitMs 500, minBytes 1)
  *      follows the topic and computes receive time - send time per batch. Producer-side linger
  *      wait is not included (a record waits linger/2 more on average).
+ *      - First, unmeasured, 3 s at a quarter of the 100 B produce-only peak: the first such case
+ *        after the fill cost the broker ~30% more CPU than the same case later, and would bias
+ *        the peak search low.
  *      - The end-to-end peak of each record size (acks=-1): the highest rate (records/s) that
  *        the open-loop producer and the following consumer both sustain (>= 97% of it sent and
  *        seen within the window, and a p99 of at most 100 ms: a consumer draining a backlog sees
@@ -176,6 +179,9 @@ const LATENCY_WARMUP_MS = 1000 * SCALE;
 const LATENCY_MEASURE_MS = 4000 * SCALE;
 const PEAK_SEARCH_WARMUP_MS = 1000 * SCALE;
 const PEAK_SEARCH_MEASURE_MS = 2000 * SCALE;
+/** The unmeasured produce-to-consume case after the fill, at a quarter of the 100 B produce-only peak. */
+const SETTLE_WARMUP_MS = 1000 * SCALE;
+const SETTLE_MEASURE_MS = 2000 * SCALE;
 const CASE_TIMEOUT_MS = 40_000;
 const FILL_ROUND_MS = 1000;
 const FILL_ROUNDS_MAX = 15;
@@ -521,7 +527,7 @@ async function main(): Promise<void> {
   const consumeBest = [...consumeRows].sort((a, b) => b.recordsPerS - a.recordsPerS)[0];
 
   // 3. produce-to-consume: the end-to-end peak, then latency at half (and a quarter) of it
-  type LatencyRow = { name: string; basis: 'peak-search' | 'end-to-end' | 'produce'; valueBytes: number; acks: number; load: number; lingerMs: number; rate: number; overloaded: boolean; sustained: boolean; batchRecords: number; batchBytes: number; fillMs: number; produced: ProduceResult; consumed: ConsumeLatencyResult; consumedPerS: number; samples: number; p50: number; p99: number; p999: number; max: number };
+  type LatencyRow = { name: string; basis: 'settle' | 'peak-search' | 'end-to-end' | 'produce'; valueBytes: number; acks: number; load: number; lingerMs: number; rate: number; overloaded: boolean; sustained: boolean; batchRecords: number; batchBytes: number; fillMs: number; produced: ProduceResult; consumed: ConsumeLatencyResult; consumedPerS: number; samples: number; p50: number; p99: number; p999: number; max: number };
   const latencyRows: LatencyRow[] = [];
   const latencyHeader = '    case                                    rate asked   batch (records, bytes, fill ms)   req/s   sent rate   consumed rate   p50 ms   p99 ms   p99.9 ms   max ms   batches   ack p99 ms   send lag mean/max ms   producer ELU   CPU cores: broker (sys; 3 busiest threads) / bench / other';
   /**
@@ -578,11 +584,11 @@ async function main(): Promise<void> {
     // A search step also fails when the consumer fell behind by more than PEAK_SEARCH_P99_MAX_MS.
     const sustained = !overloaded && (basis !== 'peak-search' || p99 <= PEAK_SEARCH_P99_MAX_MS);
     const row: LatencyRow = { name, basis, valueBytes, acks, load, lingerMs, rate, overloaded, sustained, batchRecords: produced.batchRecords, batchBytes: produced.batchBytes, fillMs, produced, consumed, consumedPerS, samples: sorted.length, p50: percentile(sorted, 50), p99, p999: percentile(sorted, 99.9), max: sorted[sorted.length - 1] ?? NaN };
-    if (basis !== 'peak-search') latencyRows.push(row);
+    if (basis === 'end-to-end' || basis === 'produce') latencyRows.push(row);
     console.log(
       `    ${name.padEnd(38)}   ${fmtRate(rate).padStart(10)}   ${`${produced.batchRecords}, ${produced.batchBytes} B, ${fillMs.toFixed(2)}`.padStart(31)}   ${(produced.requests / produced.seconds).toFixed(0).padStart(5)}   ${fmtRate(sentPerS).padStart(9)}   ${fmtRate(consumedPerS).padStart(13)}   ${row.p50.toFixed(2).padStart(6)}   ${row.p99.toFixed(2).padStart(6)}   ${row.p999.toFixed(2).padStart(8)}   ${row.max.toFixed(2).padStart(6)}   ${String(row.samples).padStart(7)}   ${produced.ackP99Ms.toFixed(2).padStart(10)}   ${`${produced.sendLagMeanMs.toFixed(2)} / ${produced.sendLagMaxMs.toFixed(2)}`.padStart(20)}   ${produced.elu.toFixed(2).padStart(12)}   ${cpuCols(produced)}` +
         (consumed.complete ? '' : '  (consumer did not reach the end)') + (consumed.badStamps > 0 ? `  (${consumed.badStamps} bad stamps)` : '') + (produced.behindSends > 0 ? `  (${produced.behindSends} sends found the window full)` : '') +
-        (basis === 'peak-search'
+        (basis === 'settle' ? '  (unmeasured: settles the broker after the fill)' : basis === 'peak-search'
           ? (sustained ? '' : `  not sustained: sent or consumed < ${SUSTAINED_FRACTION * 100}% of the rate, or p99 > ${PEAK_SEARCH_P99_MAX_MS} ms`)
           : (overloaded ? `  OVERLOADED: sent or consumed less than ${SUSTAINED_FRACTION * 100}% of the offered rate, so latency is queueing` : '')),
     );
@@ -607,6 +613,9 @@ async function main(): Promise<void> {
       `(>= ${SUSTAINED_FRACTION * 100}% of it sent and seen within the window, p99 <= ${PEAK_SEARCH_P99_MAX_MS} ms: no backlog building), by ${PEAK_SEARCH_STEPS} bisection steps between 0 and that size's produce-only peak of [1] (${PEAK_SEARCH_WARMUP_MS / 1000} s warm-up + ${PEAK_SEARCH_MEASURE_MS / 1000} s each). ` +
       `Then latency at a fraction of that peak (batch = rate x linger / ${BROKERS} partitions records, at most ${kib(LATENCY_BATCH_BYTES_MAX)}), acks=-1 and acks=1; and once at half of the 100 B produce-only peak of [1] (no consumer there) for comparison.`);
     console.log(latencyHeader);
+    // Unmeasured: the first produce-to-consume case after the fill cost the broker more (0.73-0.75
+    // cores against 0.53-0.67 at 2.8M records/s, three pairs), so it would bias the peak search.
+    await produceToConsume('latency-settle', 'settle', { valueBytes: 100, acks: -1 }, 1, Math.round((best100?.recordsPerS ?? PEAK_SEARCH_CEILING_DEFAULT / 2) / 4), 1, SETTLE_WARMUP_MS, SETTLE_MEASURE_MS);
     for (const valueBytes of sizes) {
       const producePeak = best(valueBytes);
       if (CASES.test(peakName(valueBytes)) && !endToEndPeaks.has(valueBytes)) {
