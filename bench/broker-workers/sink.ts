@@ -1,16 +1,16 @@
 /**
  * The loopback ceiling's server for bench/broker.ts, run as its own process (as the broker is):
- * accepts connections and reads and discards every byte, nothing else. It reads the way the
- * broker does (src/server/socket-reads.ts): into one reused 1 MiB buffer per connection, so
- * the ceiling costs what the broker's own reads cost, without a fresh 64 KiB buffer per read
- * (Node's default, where that path is missing, is used as a fallback). Prints
+ * accepts connections and reads and discards every byte, nothing else. It reads into one reused
+ * 256 KiB buffer per connection (src/server/socket-reads.ts), as the broker reads a large frame
+ * in place (up to the frame's size per read; the bench's frames are at most 256 KiB), instead of
+ * Node's fresh 64 KiB buffer per read (the fallback where that path is missing). Prints
  * `sink listening on <port>` once listening; exits on SIGTERM/SIGINT or when its parent's IPC
  * channel closes.
  */
 import net from 'node:net';
 import { readIntoOwnBuffers } from '../../src/server/socket-reads.js';
 
-const READ_BUFFER_BYTES = 1024 * 1024;
+const READ_BUFFER_BYTES = 256 * 1024;
 
 let bytes = 0;
 let ownBuffers = 0;

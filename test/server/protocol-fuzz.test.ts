@@ -4,19 +4,20 @@
  * each on its own connection and followed by a valid ApiVersions request. The size prefix is
  * kept consistent, so the broker always gets a whole frame to judge.
  *
- * Per request: the broker answers (then at most one response comes before the ApiVersions
- * answer, which carries its own correlation id) or closes that connection.
+ * Per request: the broker answers (one response with the request's correlation id, then the
+ * ApiVersions answer; only a Produce with acks=0 gets none) or closes that connection, within
+ * CASE_WAIT_MS (only a Fetch may wait longer: its wait time may have been raised).
  * Across all of them: connections opened before keep being served; a producer running alongside
- * on its own connection gets every batch acknowledged; the records written before, the
- * producer's, and every record a mutated Produce had acknowledged read back at their offsets,
- * before and after a restart. Destructive APIs (DeleteTopics, DeleteRecords, AlterConfigs...) are
+ * on them gets every batch acknowledged; the records written before, the producer's, and every
+ * batch a mutated Produce had acknowledged read back at their offsets, byte for byte from the
+ * magic byte on, before and after a restart. Destructive APIs (DeleteTopics, DeleteRecords, AlterConfigs...) are
  * left out: a mutation could only make them less so, and they would delete what is checked.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KafkaConnection } from '../../src/client/kafka-connection.js';
-import { codecsForApiKey, ResponseHeaderCodec, type ApiVersionsResponse, type ProduceResponse } from '../../src/protocol/generated/messages/index.js';
-import { responseHeaderVersion } from '../../src/protocol/headers.js';
+import { codecsForApiKey, RequestHeaderCodec, ResponseHeaderCodec, type ApiVersionsResponse, type ProduceRequest, type ProduceResponse } from '../../src/protocol/generated/messages/index.js';
+import { requestHeaderVersion, responseHeaderVersion } from '../../src/protocol/headers.js';
 import { ProtocolReader } from '../../src/protocol/reader.js';
 import { buildBatch } from '../log/batch-builder.js';
 import { describeCluster } from './admin-requests.js';
@@ -175,24 +176,38 @@ interface Ack {
   topic: string;
   partition: number;
   baseOffset: bigint;
+  /** The batch as the mutated request carried it. */
+  batch: Buffer;
 }
 
-/** Acknowledged partitions of a Produce answer to the mutated frame, if it decodes as one. */
-function producedAcks(frame: Buffer, answer: Buffer): Ack[] {
-  const apiKey = frame.readInt16BE(4);
-  const apiVersion = frame.readInt16BE(6);
-  const correlationId = frame.readInt32BE(8);
-  if (apiKey !== 0 || apiVersion < 3 || apiVersion > 9) return [];
+/** The mutated frame decoded as the broker would (header, then body), or undefined where it does not decode. */
+function decodeRequest(frame: Buffer): { apiKey: number; apiVersion: number; body: unknown } | undefined {
   try {
-    const reader = new ProtocolReader(answer);
-    if (ResponseHeaderCodec.decode(reader, responseHeaderVersion(0, apiVersion)).correlationId !== correlationId) return [];
-    const response = codecsForApiKey(0)!.response.decode(reader, apiVersion) as ProduceResponse;
-    return response.responses.flatMap((topic) => topic.partitionResponses
-      .filter((partition) => partition.errorCode === 0 && partition.baseOffset >= 0n)
-      .map((partition) => ({ topic: topic.name, partition: partition.index, baseOffset: partition.baseOffset })));
+    const apiKey = frame.readInt16BE(4);
+    const apiVersion = frame.readInt16BE(6);
+    const reader = new ProtocolReader(frame.subarray(4));
+    RequestHeaderCodec.decode(reader, requestHeaderVersion(apiKey, apiVersion));
+    return { apiKey, apiVersion, body: codecsForApiKey(apiKey)!.request.decode(reader, apiVersion) };
   } catch {
-    return [];
+    return undefined;
   }
+}
+
+/** Acknowledged partitions of the Produce answer to a mutated Produce request, with the batch each acknowledged. */
+function producedAcks(frame: Buffer, answer: Buffer): Ack[] {
+  const request = decodeRequest(frame);
+  if (request?.apiKey !== 0) return [];
+  const reader = new ProtocolReader(answer);
+  ResponseHeaderCodec.decode(reader, responseHeaderVersion(0, request.apiVersion));
+  const response = codecsForApiKey(0)!.response.decode(reader, request.apiVersion) as ProduceResponse;
+  const sent = request.body as ProduceRequest;
+  return response.responses.flatMap((topic) => topic.partitionResponses
+    .filter((partition) => partition.errorCode === 0)
+    .map((partition) => {
+      const records = sent.topicData.find((entry) => entry.name === topic.name)!.partitionData.find((entry) => entry.index === partition.index)!.records!;
+      const bytes = Buffer.from(records.buffer, records.byteOffset, records.byteLength);
+      return { topic: topic.name, partition: partition.index, baseOffset: partition.baseOffset, batch: bytes.subarray(0, 12 + bytes.readInt32BE(8)) };
+    }));
 }
 
 /** The record batches in a fetched record set, each as [baseOffset, bytes from the magic byte on]. */
@@ -266,7 +281,7 @@ describe('mutated requests', () => {
       }
     }
 
-    // A producer alongside, on connections of its own, for as long as the bad input lasts.
+    // A producer alongside, on the connections opened before (not the mutated requests' ones), for as long as the bad input lasts.
     let fuzzing = true;
     const liveLeaders = await Promise.all([0, 1].map((partition) => leaderClient(LIVE, partition, clients)));
     const liveProducer = (async () => {
@@ -287,19 +302,28 @@ describe('mutated requests', () => {
     const acks: Ack[] = [];
     try {
       await fc.assert(
-        fc.asyncProperty(fc.nat({ max: corpus.length - 1 }), mutationArbitrary, fc.nat({ max: 1 }), fc.integer(), async (which, mutation, nodeId, correlationId) => {
+        fc.asyncProperty(fc.nat({ max: corpus.length - 1 }), mutationArbitrary, fc.nat({ max: 1 }), fc.integer().filter((id) => id !== PROBE_CORRELATION_ID), async (which, mutation, nodeId, correlationId) => {
           const original = Buffer.from(corpus[which]!.frame);
           original.writeInt32BE(correlationId | 0, 8);
           const frame = mutate(original, mutation);
           const outcome = await send(fixture.port(nodeId), frame);
+          const request = decodeRequest(frame);
           if (outcome.answered) {
             tally.answered++;
-            // At most one answer to the mutated request, then the probe's: answers stay in order.
+            // One answer to the mutated request, then the probe's: in order. None only for acks=0.
             expect(outcome.frames.length).toBeLessThanOrEqual(2);
-            if (outcome.frames.length === 2) acks.push(...producedAcks(frame, outcome.frames[0]!));
+            if (outcome.frames.length === 2) {
+              expect(outcome.frames[0]!.readInt32BE(0)).toBe(frame.readInt32BE(8));
+              acks.push(...producedAcks(frame, outcome.frames[0]!));
+            } else {
+              expect(request?.apiKey, 'a request answered with nothing must be a Produce with acks=0').toBe(0);
+              expect((request!.body as ProduceRequest).acks).toBe(0);
+            }
           } else if (outcome.closed) {
             tally.closed++;
           } else {
+            // Neither answered nor closed: only a long poll may still be waiting.
+            expect(request?.apiKey, 'only a Fetch may be left waiting').toBe(1);
             tally.waiting++;
           }
         }),
@@ -315,6 +339,7 @@ describe('mutated requests', () => {
     expect(tally.answered).toBeGreaterThan(RUNS / 10);
     expect(tally.closed).toBeGreaterThan(RUNS / 10);
     expect(tally.waiting).toBeLessThan(RUNS / 20);
+    expect(acks.length, 'some mutated Produce requests were acknowledged, and are checked below').toBeGreaterThan(0);
     expect(liveProduced).toBeGreaterThan(0);
 
     // Connections opened before the bad input are still served.
@@ -337,7 +362,9 @@ describe('mutated requests', () => {
         const leader = await leaderClient(ack.topic, ack.partition, connections);
         const data = (await fetch(leader, [{ topic: ack.topic, partition: ack.partition, offset: Number(ack.baseOffset) }])).responses[0]!.partitions[0]!;
         expect(data.errorCode).toBe(0);
-        expect(batchesOf(data.records)[0]?.[0], `acknowledged batch at ${ack.topic}/${ack.partition}@${ack.baseOffset}`).toBe(ack.baseOffset);
+        const [storedOffset, storedBytes] = batchesOf(data.records)[0] ?? [];
+        expect(storedOffset, `acknowledged batch at ${ack.topic}/${ack.partition}@${ack.baseOffset}`).toBe(ack.baseOffset);
+        expect(storedBytes, `acknowledged batch at ${ack.topic}/${ack.partition}@${ack.baseOffset}`).toEqual(Buffer.from(ack.batch.subarray(16)));
       }
     };
     await check(clients);
