@@ -112,6 +112,7 @@ import type {
   Report,
   Target,
 } from './broker-workers/load-worker.js';
+import { ThreadStateSampler, type BlockedTime } from './broker-workers/thread-states.js';
 import { buildBatch, CLIENT_ID, clockTicksPerS, machineBusyTicks, pageCacheState } from './broker-workers/wire.js';
 import { runBench, scratchDirectory } from './scratch-directory.js';
 
@@ -528,7 +529,7 @@ async function main(): Promise<void> {
   const consumeBest = [...consumeRows].sort((a, b) => b.recordsPerS - a.recordsPerS)[0];
 
   // 3. produce-to-consume: the end-to-end peak, then latency at half (and a quarter) of it
-  type LatencyRow = { name: string; basis: 'settle' | 'peak-search' | 'end-to-end' | 'produce'; valueBytes: number; acks: number; load: number; lingerMs: number; rate: number; overloaded: boolean; sustained: boolean; batchRecords: number; batchBytes: number; fillMs: number; produced: ProduceResult; consumed: ConsumeLatencyResult; consumedPerS: number; samples: number; p50: number; p99: number; p999: number; max: number };
+  type LatencyRow = { name: string; basis: 'settle' | 'peak-search' | 'end-to-end' | 'produce'; valueBytes: number; acks: number; load: number; lingerMs: number; rate: number; overloaded: boolean; sustained: boolean; batchRecords: number; batchBytes: number; fillMs: number; produced: ProduceResult; consumed: ConsumeLatencyResult; consumedPerS: number; samples: number; p50: number; p99: number; p999: number; max: number; blocked: BlockedTime };
   const latencyRows: LatencyRow[] = [];
   const latencyHeader = '    case                                    rate asked   batch (records, bytes, fill ms)   req/s   sent rate   consumed rate   p50 ms   p99 ms   p99.9 ms   max ms   batches   ack p99 ms   send lag mean/max ms   producer ELU   CPU cores: broker (sys; 3 busiest threads) / bench / other';
   /**
@@ -549,8 +550,10 @@ async function main(): Promise<void> {
       op: 'produce', host: HOST, topic, targets: targetsOf(), connectionsPerTarget: 1, window: WINDOW, valueBytes, batchBytes: LATENCY_BATCH_BYTES_MAX, recordsPerBatch, acks,
       warmupMs, measureMs, wireBytesMax: Number.POSITIVE_INFINITY, rateRecordsPerS: rate, stamp: true, cpuPids: [brokerPid], clockTicksPerS: ticks,
     };
+    const threadStates = new ThreadStateSampler(brokerPid);
     producer.post(spec);
     const produced = await producer.expect('produced');
+    const blocked = threadStates.stop(produced.measureStartMs, produced.measureEndMs, BROKERS);
     if (produced.errors.length > 0) throw new Error(`${name}: ${produced.errors.join('; ')}`);
     consumer.post({ op: 'stop-consume', endOffsets: produced.endOffsets });
     const consumed = await consumer.expect('latencies');
@@ -584,7 +587,7 @@ async function main(): Promise<void> {
     const p99 = percentile(sorted, 99);
     // A search step also fails when the consumer fell behind by more than PEAK_SEARCH_P99_MAX_MS.
     const sustained = !overloaded && (basis !== 'peak-search' || p99 <= PEAK_SEARCH_P99_MAX_MS);
-    const row: LatencyRow = { name, basis, valueBytes, acks, load, lingerMs, rate, overloaded, sustained, batchRecords: produced.batchRecords, batchBytes: produced.batchBytes, fillMs, produced, consumed, consumedPerS, samples: sorted.length, p50: percentile(sorted, 50), p99, p999: percentile(sorted, 99.9), max: sorted[sorted.length - 1] ?? NaN };
+    const row: LatencyRow = { name, basis, valueBytes, acks, load, lingerMs, rate, overloaded, sustained, batchRecords: produced.batchRecords, batchBytes: produced.batchBytes, fillMs, produced, consumed, consumedPerS, samples: sorted.length, p50: percentile(sorted, 50), p99, p999: percentile(sorted, 99.9), max: sorted[sorted.length - 1] ?? NaN, blocked };
     if (basis === 'end-to-end' || basis === 'produce') latencyRows.push(row);
     console.log(
       `    ${name.padEnd(38)}   ${fmtRate(rate).padStart(10)}   ${`${produced.batchRecords}, ${produced.batchBytes} B, ${fillMs.toFixed(2)}`.padStart(31)}   ${(produced.requests / produced.seconds).toFixed(0).padStart(5)}   ${fmtRate(sentPerS).padStart(9)}   ${fmtRate(consumedPerS).padStart(13)}   ${row.p50.toFixed(2).padStart(6)}   ${row.p99.toFixed(2).padStart(6)}   ${row.p999.toFixed(2).padStart(8)}   ${row.max.toFixed(2).padStart(6)}   ${String(row.samples).padStart(7)}   ${produced.ackP99Ms.toFixed(2).padStart(10)}   ${`${produced.sendLagMeanMs.toFixed(2)} / ${produced.sendLagMaxMs.toFixed(2)}`.padStart(20)}   ${produced.elu.toFixed(2).padStart(12)}   ${cpuCols(produced)}` +
@@ -593,7 +596,8 @@ async function main(): Promise<void> {
           ? (sustained ? '' : `  not sustained: sent or consumed < ${SUSTAINED_FRACTION * 100}% of the rate, or p99 > ${PEAK_SEARCH_P99_MAX_MS} ms`)
           : (overloaded ? `  OVERLOADED: sent or consumed less than ${SUSTAINED_FRACTION * 100}% of the offered rate, so latency is queueing` : '')),
     );
-    console.log(`             p99 ms per second of the window (from epoch ms ${produced.measureStartMs.toFixed(0)}): ${timeline}; dirty page cache ${dirtyGB()} GB`);
+    console.log(`             p99 ms per second of the window (from epoch ms ${produced.measureStartMs.toFixed(0)}): ${timeline}; dirty page cache ${dirtyGB()} GB; ` +
+      `broker threads seen blocked in the kernel (state D, sampled every 20 ms): event loops ${blocked.loopsMs} ms, others ${blocked.othersMs} ms`);
     return row;
   };
 
@@ -616,7 +620,8 @@ async function main(): Promise<void> {
     console.log(latencyHeader);
     // Unmeasured: the first produce-to-consume case after the fill cost the broker more (0.73-0.75
     // cores against 0.53-0.67 at 2.8M records/s, three pairs), so it would bias the peak search.
-    const settleRate = Math.round((best100?.recordsPerS ?? PEAK_SEARCH_CEILING_DEFAULT) / 4);
+    // A quarter of the produce-only peak; in runs without the sweep, half of the given (or a typical) end-to-end peak.
+    const settleRate = Math.round(best100 ? best100.recordsPerS / 4 : (endToEndPeaks.get(100) ?? 5e6) / 2);
     await produceToConsume('latency-settle', 'settle', { valueBytes: 100, acks: -1 }, 0.25, settleRate, 1, SETTLE_WARMUP_MS, SETTLE_MEASURE_MS);
     for (const valueBytes of sizes) {
       const producePeak = best(valueBytes);
@@ -744,7 +749,7 @@ async function main(): Promise<void> {
     end_to_end_peak_given: Object.fromEntries([...PEAK_GIVEN].filter(([, rate]) => rate > 0).map(([valueBytes, rate]) => [`${valueBytes}B`, rate])),
     p99_ms_half_produce_peak: round(p99ProducePeak, 2),
     half_produce_peak_records_per_s: halfProducePeak?.rate ?? null,
-    latency_cases: latencyRows.map((row) => ({ name: row.name, basis: row.basis, record_B: row.valueBytes, acks: row.acks, load: row.load, linger_ms: row.lingerMs, records_per_s: row.rate, overloaded: row.overloaded, sent_records_per_s: Math.round(row.produced.records / row.produced.seconds), consumed_records_per_s: Math.round(row.consumedPerS), batch_records: row.batchRecords, p50: round(row.p50, 2), p99: round(row.p99, 2), p999: round(row.p999, 2), max: round(row.max, 2), batches: row.samples, broker_cpu_cores: round(row.produced.cpuCores[0] ?? NaN, 2) })),
+    latency_cases: latencyRows.map((row) => ({ name: row.name, basis: row.basis, record_B: row.valueBytes, acks: row.acks, load: row.load, linger_ms: row.lingerMs, records_per_s: row.rate, overloaded: row.overloaded, sent_records_per_s: Math.round(row.produced.records / row.produced.seconds), consumed_records_per_s: Math.round(row.consumedPerS), batch_records: row.batchRecords, p50: round(row.p50, 2), p99: round(row.p99, 2), p999: round(row.p999, 2), max: round(row.max, 2), batches: row.samples, broker_cpu_cores: round(row.produced.cpuCores[0] ?? NaN, 2), broker_loops_blocked_ms: row.blocked.loopsMs, broker_others_blocked_ms: row.blocked.othersMs })),
     loopback_MB_per_s: round(loopbackBest, 1),
     plain_write_MB_per_s: diskWrite ? round(diskWrite.bytes / MB / diskWrite.seconds, 1) : null,
     loopback_MB_per_s_by_batch_KiB: Object.fromEntries([...loopback].map(([size, r]) => [size / KiB, round(r.bytes / MB / r.seconds, 1)])),
