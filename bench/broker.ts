@@ -332,6 +332,8 @@ class LoadWorker extends BenchWorker<Command, Report> {
 
 const now = (): number => performance.now();
 const kib = (bytes: number): string => `${bytes / KiB} KiB`;
+/** A record size as the tables print it. */
+const sizeName = (valueBytes: number): string => (valueBytes === 100 ? '100 B' : '1 KiB');
 const passMiss = (ok: boolean): string => (ok ? 'PASS' : 'MISS');
 const round = (value: number, digits: number): number => Math.round(value * 10 ** digits) / 10 ** digits;
 const fmtRate = (perS: number): string => (perS >= 1e6 ? `${(perS / 1e6).toFixed(2)}M` : `${(perS / 1e3).toFixed(0)}k`);
@@ -515,7 +517,7 @@ async function main(): Promise<void> {
         };
         produceRows.push(row);
         console.log(
-          `    ${(valueBytes === 100 ? '100 B' : '1 KiB').padStart(6)}  ${String(acks).padStart(4)}  ${kib(batchSize).padStart(8)} (${String(r.batchRecords).padStart(4)})     ${fmtRate(row.recordsPerS).padStart(8)}   ${row.payloadMBps.toFixed(0).padStart(11)}   ${row.wireMBps.toFixed(0).padStart(9)}   ${Number.isFinite(row.loopbackRatio) ? row.loopbackRatio.toFixed(2).padStart(9) : '        -'}   ${(r.requests / r.seconds).toFixed(0).padStart(5)}   ${r.ackP50Ms.toFixed(2).padStart(7)} / ${r.ackP99Ms.toFixed(2).padEnd(7)}   ${r.elu.toFixed(2).padStart(7)}   ${cpuCols(r).padEnd(55)}   ${((1000 * (r.cpuCores[0] ?? NaN)) / row.wireMBps).toFixed(2).padStart(16)}   ${dirtyGB()}` +
+          `    ${sizeName(valueBytes).padStart(6)}  ${String(acks).padStart(4)}  ${kib(batchSize).padStart(8)} (${String(r.batchRecords).padStart(4)})     ${fmtRate(row.recordsPerS).padStart(8)}   ${row.payloadMBps.toFixed(0).padStart(11)}   ${row.wireMBps.toFixed(0).padStart(9)}   ${Number.isFinite(row.loopbackRatio) ? row.loopbackRatio.toFixed(2).padStart(9) : '        -'}   ${(r.requests / r.seconds).toFixed(0).padStart(5)}   ${r.ackP50Ms.toFixed(2).padStart(7)} / ${r.ackP99Ms.toFixed(2).padEnd(7)}   ${r.elu.toFixed(2).padStart(7)}   ${cpuCols(r).padEnd(55)}   ${((1000 * (r.cpuCores[0] ?? NaN)) / row.wireMBps).toFixed(2).padStart(16)}   ${dirtyGB()}` +
             (r.stoppedBy === 'bytes' ? '  (byte cap)' : ''),
         );
       }
@@ -601,7 +603,6 @@ async function main(): Promise<void> {
     return row;
   };
 
-  const sizeName = (valueBytes: number): string => (valueBytes === 100 ? '100 B' : '1 KiB');
   // 100 B acks=-1 cases keep their names of before (latency-load0.5-linger1ms...), so that the experiment commands in docs/ still select them.
   const latencyName = (c: LatencyCase): string => `latency${c.valueBytes === 100 ? '' : '-1KiB'}${c.acks === 1 ? '-acks1' : ''}-load${c.load}-linger${c.lingerMs}ms`;
   const peakName = (valueBytes: number): string => `latency${valueBytes === 100 ? '' : '-1KiB'}-end-to-end-peak`;

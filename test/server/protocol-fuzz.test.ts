@@ -19,6 +19,7 @@ import { KafkaConnection } from '../../src/client/kafka-connection.js';
 import { codecsForApiKey, RequestHeaderCodec, ResponseHeaderCodec, type ApiVersionsResponse, type ProduceRequest, type ProduceResponse } from '../../src/protocol/generated/messages/index.js';
 import { requestHeaderVersion, responseHeaderVersion } from '../../src/protocol/headers.js';
 import { ProtocolReader } from '../../src/protocol/reader.js';
+import { batchSizeAt, lastOffsetOf, MAGIC_AT, readBatchHeader } from '../../src/log/record-batch.js';
 import { buildBatch } from '../log/batch-builder.js';
 import { describeCluster } from './admin-requests.js';
 import { removeScratchDirectories, startBrokers, type BrokerFixture } from './broker-fixture.js';
@@ -206,20 +207,17 @@ function producedAcks(frame: Buffer, answer: Buffer): Ack[] {
     .map((partition) => {
       const records = sent.topicData.find((entry) => entry.name === topic.name)!.partitionData.find((entry) => entry.index === partition.index)!.records!;
       const bytes = Buffer.from(records.buffer, records.byteOffset, records.byteLength);
-      return { topic: topic.name, partition: partition.index, baseOffset: partition.baseOffset, batch: bytes.subarray(0, 12 + bytes.readInt32BE(8)) };
+      return { topic: topic.name, partition: partition.index, baseOffset: partition.baseOffset, batch: bytes.subarray(0, batchSizeAt(bytes, 0)) };
     }));
 }
 
-/** The record batches in a fetched record set, each as [baseOffset, bytes from the magic byte on]. */
-function batchesOf(records: Uint8Array | null): [bigint, Buffer][] {
-  const out: [bigint, Buffer][] = [];
+/** The record batches in a fetched record set: base offset, the offset after the last record, and the bytes from the magic byte on. */
+function batchesOf(records: Uint8Array | null): [baseOffset: bigint, bytes: Buffer, nextOffset: number][] {
+  const out: [bigint, Buffer, number][] = [];
   if (!records) return out;
   const bytes = Buffer.from(records.buffer, records.byteOffset, records.byteLength);
-  for (let at = 0; at + 12 <= bytes.length;) {
-    const end = at + 12 + bytes.readInt32BE(at + 8);
-    if (end > bytes.length) break;
-    out.push([bytes.readBigInt64BE(at), bytes.subarray(at + 16, end)]);
-    at = end;
+  for (let header = readBatchHeader(bytes, 0); header; header = readBatchHeader(bytes, header.position + header.sizeBytes)) {
+    out.push([BigInt(header.baseOffset), bytes.subarray(header.position + MAGIC_AT, header.position + header.sizeBytes), lastOffsetOf(header) + 1]);
   }
   return out;
 }
@@ -232,9 +230,8 @@ async function readAll(client: RawKafkaClient, topic: string, partition: number)
     expect(data.errorCode).toBe(0);
     const batches = batchesOf(data.records);
     if (batches.length === 0) return out;
-    out.push(...batches);
-    const last = batches[batches.length - 1]!;
-    offset = Number(last[0]) + last[1].readInt32BE(23 - 16) + 1; // lastOffsetDelta sits at batch byte 23
+    for (const [baseOffset, bytes] of batches) out.push([baseOffset, bytes]);
+    offset = batches[batches.length - 1]![2];
   }
 }
 
@@ -244,7 +241,7 @@ type Expected = Map<string, Map<bigint, Buffer>>;
 function expectHolds(stored: [bigint, Buffer][], expected: Map<bigint, Buffer> | undefined): void {
   const byOffset = new Map(stored.map(([offset, bytes]) => [offset, bytes]));
   for (const [offset, bytes] of expected ?? []) {
-    expect(byOffset.get(offset), `batch at ${offset}`).toEqual(Buffer.from(bytes.subarray(16)));
+    expect(byOffset.get(offset), `batch at ${offset}`).toEqual(Buffer.from(bytes.subarray(MAGIC_AT)));
   }
 }
 
@@ -266,7 +263,7 @@ describe('mutated requests', () => {
 
     // Records written before any bad input.
     const expected: Expected = new Map();
-    const expect_ = (topic: string, partition: number) => {
+    const expectedFor = (topic: string, partition: number) => {
       const key = `${topic}/${partition}`;
       if (!expected.has(key)) expected.set(key, new Map());
       return expected.get(key)!;
@@ -277,7 +274,7 @@ describe('mutated requests', () => {
         const batch = batchFor('reference', partition, index);
         const answer = (await produce(leader, REFERENCE, partition, batch, -1)).responses[0]!.partitionResponses[0]!;
         expect(answer.errorCode).toBe(0);
-        expect_(REFERENCE, partition).set(answer.baseOffset, Buffer.from(batch));
+        expectedFor(REFERENCE, partition).set(answer.baseOffset, Buffer.from(batch));
       }
     }
 
@@ -291,7 +288,7 @@ describe('mutated requests', () => {
         const batch = batchFor('live', partition, index);
         const answer = (await produce(liveLeaders[partition]!, LIVE, partition, batch, -1)).responses[0]!.partitionResponses[0]!;
         expect(answer.errorCode).toBe(0);
-        expect_(LIVE, partition).set(answer.baseOffset, Buffer.from(batch));
+        expectedFor(LIVE, partition).set(answer.baseOffset, Buffer.from(batch));
         produced++;
       }
       return produced;
@@ -364,7 +361,7 @@ describe('mutated requests', () => {
         expect(data.errorCode).toBe(0);
         const [storedOffset, storedBytes] = batchesOf(data.records)[0] ?? [];
         expect(storedOffset, `acknowledged batch at ${ack.topic}/${ack.partition}@${ack.baseOffset}`).toBe(ack.baseOffset);
-        expect(storedBytes, `acknowledged batch at ${ack.topic}/${ack.partition}@${ack.baseOffset}`).toEqual(Buffer.from(ack.batch.subarray(16)));
+        expect(storedBytes, `acknowledged batch at ${ack.topic}/${ack.partition}@${ack.baseOffset}`).toEqual(Buffer.from(ack.batch.subarray(MAGIC_AT)));
       }
     };
     await check(clients);
