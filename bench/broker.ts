@@ -604,8 +604,9 @@ async function main(): Promise<void> {
   };
 
   // 100 B acks=-1 cases keep their names of before (latency-load0.5-linger1ms...), so that the experiment commands in docs/ still select them.
-  const latencyName = (c: LatencyCase): string => `latency${c.valueBytes === 100 ? '' : '-1KiB'}${c.acks === 1 ? '-acks1' : ''}-load${c.load}-linger${c.lingerMs}ms`;
-  const peakName = (valueBytes: number): string => `latency${valueBytes === 100 ? '' : '-1KiB'}-end-to-end-peak`;
+  const latencyPrefix = (valueBytes: number): string => `latency${valueBytes === 100 ? '' : '-1KiB'}`;
+  const latencyName = (c: LatencyCase): string => `${latencyPrefix(c.valueBytes)}${c.acks === 1 ? '-acks1' : ''}-load${c.load}-linger${c.lingerMs}ms`;
+  const peakName = (valueBytes: number): string => `${latencyPrefix(valueBytes)}-end-to-end-peak`;
   const producePeakName = 'latency-produce-peak-load0.5-linger1ms';
   const sizes = [...new Set(LATENCY_CASES.map((c) => c.valueBytes))];
   const latencyWanted = [...sizes.map(peakName), producePeakName, ...LATENCY_CASES.map(latencyName)].some((name) => CASES.test(name));
