@@ -5,6 +5,8 @@
  *                                     absence at open means the last stop was unclean
  *   recovery-point-offset-checkpoint  per partition, the offset below which all is fsynced
  *   log-start-offset-checkpoint       per partition, the log start offset (DeleteRecords)
+ *   .samsa-segment-spare.<n>          a spare segment file, all its blocks allocated, that the
+ *                                     next segment found fast moves onto (segment-spares.ts)
  *
  * Checkpoint files use Kafka's text format: a version line (0), a count line, then one
  * "topic partition offset" line per partition. They are written atomically (temp, fsync, rename).
@@ -18,6 +20,7 @@ import { DEFAULT_LOG_CONFIG, type LogConfig } from './log-config.js';
 import { nodeFileSystem, type LogFileSystem } from './log-file-system.js';
 import type { PageCacheBudget } from './page-cache-budget.js';
 import { PartitionLog, partitionDirectory } from './partition-log.js';
+import { removeLeftoverSpares, SegmentSpares } from './segment-spares.js';
 
 export const CLEAN_SHUTDOWN_FILE = '.samsa-clean-shutdown';
 export const RECOVERY_CHECKPOINT_FILE = 'recovery-point-offset-checkpoint';
@@ -34,7 +37,20 @@ export interface LogDirectoryOptions {
   readonly configFor?: (topic: string, partition: number) => LogConfig;
   /** Shared by every log of the directory (page-cache-budget.ts); none: the kernel decides what stays cached. */
   readonly pageCacheBudget?: PageCacheBudget;
+  /**
+   * Size of the spare segment file fast segments move onto (segment-spares.ts): the broker's
+   * log.segment.bytes; 0 or absent: no spare, fast segments preallocate in place.
+   */
+  readonly segmentSpareBytes?: number;
 }
+
+/** A spare is allocated in steps of this, one at a time on the thread pool. */
+const SPARE_STEP_BYTES = 64 * 1024 * 1024;
+/** After a spare could not be allocated, the next try waits this long. */
+const SPARE_RETRY_AFTER_MS = 60_000;
+/** A segment on a spare idle this long gives back the blocks past its end (and rolls at its next append). */
+const SPARE_IDLE_RELEASE_MS = 10_000;
+const SPARE_RELEASE_CHECK_MS = 2_000;
 
 export class LogDirectory {
   readonly root: string;
@@ -46,6 +62,7 @@ export class LogDirectory {
   private readonly configFor: (topic: string, partition: number) => LogConfig;
   private readonly pageCacheBudget: PageCacheBudget | undefined;
   private readonly logs = new Map<string, PartitionLog>();
+  private readonly spares: SegmentSpares | undefined;
 
   constructor(options: LogDirectoryOptions) {
     this.root = options.root;
@@ -55,6 +72,9 @@ export class LogDirectory {
     this.configFor = options.configFor ?? (() => DEFAULT_LOG_CONFIG);
     this.pageCacheBudget = options.pageCacheBudget;
     this.fs.mkdir(this.root);
+    removeLeftoverSpares(this.fs, this.root);
+    const spareBytes = options.segmentSpareBytes ?? 0;
+    this.spares = spareBytes > 0 ? new SegmentSpares({ root: this.root, fs: this.fs, bytes: spareBytes, stepBytes: SPARE_STEP_BYTES, retryAfterMs: SPARE_RETRY_AFTER_MS, idleReleaseMs: SPARE_IDLE_RELEASE_MS, releaseCheckMs: SPARE_RELEASE_CHECK_MS, now: this.now, log: this.log }) : undefined;
     const marker = path.join(this.root, CLEAN_SHUTDOWN_FILE);
     const clean = this.fs.exists(marker);
     const hasData = this.fs.readdir(this.root).some((name) => PARTITION_DIRECTORY.test(name));
@@ -78,6 +98,7 @@ export class LogDirectory {
         now: this.now,
         log: this.log,
         pageCacheBudget: this.pageCacheBudget,
+        spares: this.spares,
         recoveryPoint: recoveryPoints.get(key) ?? 0,
         logStartOffset: logStarts.get(key) ?? 0,
         recover: !clean,
@@ -93,7 +114,7 @@ export class LogDirectory {
     const name = `${topic}-${partition}`;
     let log = this.logs.get(name);
     if (!log) {
-      log = new PartitionLog({ directory: partitionDirectory(this.root, topic, partition), config: config ?? this.configFor(topic, partition), fs: this.fs, now: this.now, log: this.log, pageCacheBudget: this.pageCacheBudget, created: true });
+      log = new PartitionLog({ directory: partitionDirectory(this.root, topic, partition), config: config ?? this.configFor(topic, partition), fs: this.fs, now: this.now, log: this.log, pageCacheBudget: this.pageCacheBudget, spares: this.spares, created: true });
       this.logs.set(name, log);
     }
     return log;
@@ -131,6 +152,7 @@ export class LogDirectory {
     const flushed = await Promise.all([...this.logs.values()].map((log) => log.flush().then(() => true, () => false)));
     this.checkpoint();
     for (const log of this.logs.values()) log.close();
+    this.spares?.close();
     if (flushed.every(Boolean)) this.fs.writeFileAtomic(path.join(this.root, CLEAN_SHUTDOWN_FILE), new Uint8Array(0));
   }
 

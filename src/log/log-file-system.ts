@@ -40,6 +40,11 @@ export interface LogFileSystem {
   readAhead?: PageCacheCall;
   /** Allocates a range's disk blocks without changing the size (write-behind.ts), off this thread like startWriteback. */
   preallocate?: PageCacheCall;
+  /**
+   * Gives back the blocks allocated past `position`, the file's size (ftruncate to it), off this
+   * thread like startWriteback; `length` is unused. Nothing may write to the file meanwhile.
+   */
+  releaseAllocation?: PageCacheCall;
   exists(path: string): boolean;
   readFile(path: string): Uint8Array;
   /** Writes a whole small file atomically: temp file, fsync, rename, fsync of the directory. */
@@ -67,6 +72,7 @@ export const nodeFileSystem: LogFileSystem = {
   evictWritten: nativeAddon?.evictWritten,
   readAhead: nativeAddon?.readAhead,
   preallocate: nativeAddon?.preallocate,
+  releaseAllocation: (fd, position, _length, done) => fs.ftruncate(fd, position, done),
   exists: (path) => fs.existsSync(path),
   readFile: (path) => fs.readFileSync(path),
   writeFileAtomic(path, bytes) {

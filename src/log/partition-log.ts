@@ -22,6 +22,7 @@ import { nodeFileSystem, type LogFileSystem } from './log-file-system.js';
 import type { PageCacheBudget } from './page-cache-budget.js';
 import { assignOffsets, batchSizeAt, checkBatches, readBatchHeader, stampLogAppendTime } from './record-batch.js';
 import type { CpuPool } from '../runtime/cpu-pool.js';
+import type { SegmentSpares } from './segment-spares.js';
 import { Segment, type ReadSlice, type SegmentOptions } from './segment.js';
 import { completeInterruptedSwaps, listSegmentBaseOffsets } from './segment-files.js';
 
@@ -64,6 +65,8 @@ export interface PartitionLogOptions {
   readonly log?: Logger;
   /** The broker thread's page-cache budget (page-cache-budget.ts); none: the kernel decides. */
   readonly pageCacheBudget?: PageCacheBudget;
+  /** The log directory's spare segment file (segment-spares.ts); none: fast segments preallocate in place. */
+  readonly spares?: SegmentSpares;
   /** From the recovery checkpoint; 0 when unknown. */
   readonly recoveryPoint?: number;
   /** From the log-start-offset checkpoint. */
@@ -90,6 +93,7 @@ export class PartitionLog {
   private readonly now: () => number;
   private readonly log: Logger | undefined;
   private readonly pageCacheBudget: PageCacheBudget | undefined;
+  private readonly spares: SegmentSpares | undefined;
   private segments: Segment[] = [];
   private lastFlushMs: number;
   /** Offsets below this were cleaned by the last compaction pass (the rest is "dirty"). */
@@ -109,6 +113,7 @@ export class PartitionLog {
     this.now = options.now ?? Date.now;
     this.log = options.log;
     this.pageCacheBudget = options.pageCacheBudget;
+    this.spares = options.spares?.supported ? options.spares : undefined;
     this.lastFlushMs = this.now();
     this.parentUnsynced = options.created ?? false;
     this.directoryUnsynced = this.parentUnsynced;
@@ -476,7 +481,7 @@ export class PartitionLog {
     if (active.isEmpty()) return;
     const full = active.sizeBytes + incomingBytes > this.config.segmentBytes;
     const old = active.firstAppendMs !== undefined && nowMs - active.firstAppendMs >= this.config.segmentMs;
-    if (full || old) this.roll();
+    if (full || old || active.sealed) this.roll();
   }
 
   /** Index of the last segment whose base offset is <= offset. */
@@ -492,7 +497,7 @@ export class PartitionLog {
   }
 
   private segmentOptions(): SegmentOptions {
-    return { indexIntervalBytes: this.config.indexIntervalBytes, writeBehind: { budget: this.pageCacheBudget, stepBytes: WRITE_BEHIND_STEP_BYTES, readAheadBytes: READ_AHEAD_BYTES, preallocateBytes: Math.min(PREALLOCATE_BYTES, this.config.segmentBytes), fileBytesMax: this.config.segmentBytes } };
+    return { indexIntervalBytes: this.config.indexIntervalBytes, writeBehind: { budget: this.pageCacheBudget, stepBytes: WRITE_BEHIND_STEP_BYTES, readAheadBytes: READ_AHEAD_BYTES, preallocateBytes: Math.min(PREALLOCATE_BYTES, this.config.segmentBytes), fileBytesMax: this.config.segmentBytes, askOwnerWhenFast: this.spares !== undefined }, spares: this.spares };
   }
 
   private checkHealthy(): void {

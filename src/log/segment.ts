@@ -14,6 +14,7 @@ import { KafkaError } from '../protocol/kafka-error.js';
 import type { LogFileSystem } from './log-file-system.js';
 import { OFFSET_INDEX_ENTRY_BYTES, OffsetIndex } from './offset-index.js';
 import { BATCH_HEADER_BYTES, baseOffsetAt, batchSizeAt, crcMatches, lastOffsetDeltaAt, lastOffsetOf, maxTimestampAt, readBatchHeader, type BatchHeader } from './record-batch.js';
+import type { SegmentSpares } from './segment-spares.js';
 import { SequentialReads } from './sequential-reads.js';
 import { TIME_INDEX_ENTRY_BYTES, TimeIndex } from './time-index.js';
 import { WriteBehind, type WriteBehindOptions } from './write-behind.js';
@@ -27,6 +28,8 @@ const LOOKUP_BLOCK_BYTES = 8 * 1024;
 const lookupBlock = Buffer.allocUnsafeSlow(LOOKUP_BLOCK_BYTES);
 /** Recovery checks every byte: read large blocks. */
 const RECOVERY_BLOCK_BYTES = 1024 * 1024;
+/** A move onto a spare copies the file so far (a few MiB, in the page cache) in blocks of this. */
+const MOVE_BLOCK_BYTES = 1024 * 1024;
 
 export function segmentFileName(baseOffset: number, suffix: '.log' | '.index' | '.timeindex'): string {
   return `${String(baseOffset).padStart(20, '0')}${suffix}`;
@@ -35,6 +38,8 @@ export function segmentFileName(baseOffset: number, suffix: '.log' | '.index' | 
 export interface SegmentOptions {
   readonly indexIntervalBytes: number;
   readonly writeBehind: WriteBehindOptions;
+  /** The log directory's spare file, which a new segment found fast moves onto (segment-spares.ts). */
+  readonly spares?: SegmentSpares;
 }
 
 export interface ReadSlice {
@@ -58,8 +63,18 @@ export class Segment {
   private maxTimestampRelativeOffset = 0;
   /** Wall-clock time of the first append, for segment.ms; undefined while empty. */
   firstAppendMs: number | undefined;
-  private readonly fd: number;
-  private readonly writeBehind: WriteBehind;
+  /** Replaced once, by a move onto a spare. */
+  private fd: number;
+  private writeBehind: WriteBehind;
+  /** A flush has started: from then on the file is never replaced by a copy (moveToSpare). */
+  private flushStarted = false;
+  /** When the last append came (the log's clock), for releaseIfIdle. */
+  private lastAppendMs = 0;
+  /**
+   * Takes no more appends: the log rolls before the next one. Set when this segment gives back
+   * its spare's unused blocks (releaseIfIdle), which must not race an append.
+   */
+  sealed = false;
   private readonly sequentialReads: SequentialReads;
   private offsetIndex = new OffsetIndex();
   private timeIndex = new TimeIndex();
@@ -121,9 +136,11 @@ export class Segment {
     const length = bytes.length; // not byteLength: see record-batch.ts
     this.sizeBytes += length;
     this.writeBehind.appended(this.sizeBytes);
+    if (this.writeBehind.foundFast) this.moveToSpare();
     // Stored on every append rather than with `??=`: a store that runs once per segment has no
     // type feedback in the optimized append code, which V8 then throws away at each new segment.
     this.firstAppendMs = this.firstAppendMs ?? nowMs;
+    this.lastAppendMs = nowMs;
     for (let position = 0; position < length; ) {
       const sizeBytes = batchSizeAt(bytes, position);
       const baseOffset = baseOffsetAt(bytes, position);
@@ -241,6 +258,7 @@ export class Segment {
    * with (a shorter index is still right, only sparser) or detects and rebuilds.
    */
   async flush(): Promise<void> {
+    this.flushStarted = true;
     this.persistIndexes();
     await this.fs.fsync(this.fd);
     this.writeBehind.throwIfFailed();
@@ -290,6 +308,58 @@ export class Segment {
   }
 
   // ---- internals ----------------------------------------------------------------------------
+
+  /**
+   * This new segment was found fast (write-behind.ts): it moves onto the log directory's spare,
+   * a file whose blocks are all allocated already (segment-spares.ts, docs/log.md "Spare
+   * segments"). What the file holds so far (a few MiB, in the page cache) is copied into the
+   * spare, which is then renamed over this segment's file: a crash before the rename leaves the
+   * old file whole, one after it the new one. Without a spare ready (one is being prepared
+   * then), with a spare smaller than this segment may grow, or once a flush has started (the
+   * copy would not be on disk until the next one), the file is preallocated in place instead.
+   */
+  private moveToSpare(): void {
+    const spares = this.options.spares;
+    const spare = spares !== undefined && !this.flushStarted && spares.bytes >= this.options.writeBehind.fileBytesMax ? spares.take() : undefined;
+    if (!spare) {
+      this.writeBehind.preallocateInPlace();
+      return;
+    }
+    try {
+      const block = Buffer.allocUnsafe(Math.min(MOVE_BLOCK_BYTES, this.sizeBytes));
+      for (let position = 0; position < this.sizeBytes; ) {
+        const got = this.fs.read(this.fd, block, position, Math.min(block.byteLength, this.sizeBytes - position));
+        if (got === 0) throw new Error(`${this.logPath} ended at ${position} of ${this.sizeBytes} bytes`);
+        this.fs.write(spare.fd, block.subarray(0, got), position);
+        position += got;
+      }
+      this.fs.rename(spare.path, this.logPath);
+    } catch {
+      // This segment's own file is untouched: it carries on there.
+      spares!.discard(spare);
+      this.writeBehind.preallocateInPlace();
+      return;
+    }
+    const oldFd = this.fd;
+    const old = this.writeBehind;
+    this.fd = spare.fd;
+    this.writeBehind = new WriteBehind(this.fs, spare.fd, 0, this.options.writeBehind, spare.bytes);
+    this.writeBehind.appended(this.sizeBytes);
+    old.close(() => this.fs.close(oldFd));
+    spares!.hold(this);
+  }
+
+  /**
+   * Called now and then while this segment holds a spare's blocks past its end (segment-spares.ts):
+   * after `idleMs` without an append it is sealed (the log rolls before the next append) and the
+   * blocks past its end are given back on the thread pool. True once nothing is held any more.
+   */
+  releaseIfIdle(nowMs: number, idleMs: number): boolean {
+    if (!this.writeBehind.holdsAllocation) return true;
+    if (nowMs - this.lastAppendMs < idleMs) return false;
+    this.sealed = true;
+    return this.writeBehind.releaseAllocation();
+  }
 
   /** Index bookkeeping for the batch at `position` of the file (fields as numbers: no header object on the append path). */
   private indexBatch(baseOffset: number, lastOffset: number, maxTimestamp: number, sizeBytes: number, position: number): void {

@@ -52,6 +52,11 @@ export interface WriteBehindOptions {
   readonly preallocateBytes: number;
   /** The most the file grows to (its segment's size): nothing is preallocated past it. */
   readonly fileBytesMax: number;
+  /**
+   * A new file found fast waits for its owner instead of preallocating in place: the owner moves
+   * it onto a spare (segment-spares.ts) or calls preallocateInPlace().
+   */
+  readonly askOwnerWhenFast?: boolean;
   /** Milliseconds of a monotonic clock (default performance.now), for the rate of a new file. */
   readonly now?: () => number;
 }
@@ -102,12 +107,16 @@ export class WriteBehind implements PageCacheOwner {
   private watchingRate: boolean;
   /** When the first append of a watched file came (undefined: none yet). */
   private firstAppendAt: number | undefined;
+  /** Found fast with askOwnerWhenFast: the owner's turn (moveToSpare or preallocateInPlace). */
+  foundFast = false;
 
   constructor(
     private readonly fs: LogFileSystem,
     private readonly fd: number,
     size: number,
     private readonly options: WriteBehindOptions,
+    /** Bytes from position 0 whose blocks are already allocated (a spare: segment-spares.ts). */
+    allocatedBytes = 0,
   ) {
     // What is already in the file when it opens is left to the kernel.
     this.startedTo = size;
@@ -115,7 +124,8 @@ export class WriteBehind implements PageCacheOwner {
     this.size = size;
     this.enabled = fs.startWriteback !== undefined && fs.evictWritten !== undefined && fs.readAhead !== undefined;
     this.evicting = this.enabled && options.budget !== undefined;
-    this.watchingRate = size === 0 && options.preallocateBytes > 0 && fs.preallocate !== undefined;
+    this.watchingRate = size === 0 && allocatedBytes === 0 && options.preallocateBytes > 0 && fs.preallocate !== undefined;
+    this.preallocatedTo = allocatedBytes;
   }
 
   /** After an append that made the file `size` bytes long. */
@@ -138,6 +148,13 @@ export class WriteBehind implements PageCacheOwner {
     if (this.size < FAST_START_BYTES) return;
     this.watchingRate = false;
     if (now - this.firstAppendAt > FAST_START_MS) return;
+    if (this.options.askOwnerWhenFast) this.foundFast = true;
+    else this.preallocateInPlace();
+  }
+
+  /** Allocates the rest of the first preallocateBytes of this file, and keeps it that far ahead from then on. */
+  preallocateInPlace(): void {
+    this.foundFast = false;
     this.preallocate(Math.ceil(this.size / this.options.stepBytes) * this.options.stepBytes, this.options.preallocateBytes);
   }
 
@@ -224,6 +241,33 @@ export class WriteBehind implements PageCacheOwner {
     else this.closeFd = close;
   }
 
+  /** Blocks are allocated past the file's end (preallocated, or a spare's). */
+  get holdsAllocation(): boolean {
+    return this.preallocatedTo > this.size;
+  }
+
+  /**
+   * Gives back the blocks allocated past the file's end, on the thread pool (ftruncate to the
+   * size, which the caller keeps: nothing may append until `done`). A cut of the file meanwhile
+   * (truncated()) is done again afterwards, as the pool's ftruncate may have undone it. False at
+   * the in-flight bound: ask again later.
+   */
+  releaseAllocation(): boolean {
+    if (!this.holdsAllocation || this.closed || this.fs.releaseAllocation === undefined) return true;
+    const size = this.size;
+    const recut = (): void => {
+      if (this.size >= size || this.closed) return;
+      try {
+        this.fs.truncate(this.fd, this.size);
+      } catch (error) {
+        this.error ??= error as Error;
+      }
+    };
+    if (!this.call(this.fs.releaseAllocation, size, 0, false, recut)) return false;
+    this.preallocatedTo = 0;
+    return true;
+  }
+
   /** Gives back the preallocated blocks past the file's end (ftruncate to the size frees them). */
   private trimPreallocation(): void {
     if (this.preallocatedTo <= this.size) return;
@@ -239,7 +283,7 @@ export class WriteBehind implements PageCacheOwner {
    * Queues one page-cache call on the thread pool; false (nothing queued) at the in-flight bound.
    * With `keepError` false, a failure of the call is ignored (preallocation).
    */
-  private call(op: PageCacheCall, position: number, length: number, keepError = true): boolean {
+  private call(op: PageCacheCall, position: number, length: number, keepError = true, after?: () => void): boolean {
     if (inFlight >= PAGE_CACHE_CALLS_IN_FLIGHT_MAX) return false;
     inFlight++;
     this.pending++;
@@ -247,6 +291,7 @@ export class WriteBehind implements PageCacheOwner {
     try {
       op(this.fd, position, length, (error) => {
         finished = true;
+        after?.();
         this.done(keepError ? error : null);
       });
     } catch (error) {

@@ -130,6 +130,7 @@ export class BrokerNode implements ClusterServices {
       log: this.log,
       configFor: (topic) => topicLogConfig(this.config, cache.topic(topic)?.configs ?? {}),
       pageCacheBudget: share > 0 ? new PageCacheBudget(share) : undefined,
+      segmentSpareBytes: this.config.segmentSpareEnable ? this.config.logConfig.segmentBytes : 0,
     });
     this.logDirectory = logs;
     if (logs.recoveredFromUncleanStop) this.log.warn({ directory: this.args.logDirectory }, 'previous stop was unclean; logs recovered');

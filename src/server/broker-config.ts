@@ -33,6 +33,12 @@ export interface BrokerConfig {
    * kernel decides what stays cached, as in Kafka.
    */
   readonly pageCacheMaxBytes: number;
+  /**
+   * samsa.log.segment.spare.enable: each broker thread keeps one spare segment file of
+   * log.segment.bytes, all its blocks allocated, for the next new segment written fast to move
+   * onto (src/log/segment-spares.ts); false: fast segments allocate in place.
+   */
+  readonly segmentSpareEnable: boolean;
 }
 
 /** The group coordinator's settings, under Kafka's names. */
@@ -82,6 +88,7 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   logConfig: DEFAULT_LOG_CONFIG,
   groups: DEFAULT_GROUP_CONFIG,
   pageCacheMaxBytes: defaultPageCacheMaxBytes(os.totalmem()),
+  segmentSpareEnable: true,
 };
 
 /** The default page-cache budget: a quarter of the machine's memory, in whole MiB. */
@@ -127,6 +134,8 @@ const BROKER_KEYS: Record<string, (config: Mutable<BrokerConfig>, value: string,
   'transaction.state.log.num.partitions': (config, value, name) => { config.groups = { ...config.groups, transactionTopicPartitions: integerAtLeast(1)(value, name) }; },
   // Samsa's own: the page-cache budget of all brokers' logs (src/log/page-cache-budget.ts); 0 = no limit.
   'samsa.log.page.cache.max.bytes': (config, value, name) => { config.pageCacheMaxBytes = integerAtLeast(0)(value, name); },
+  // Samsa's own: a spare segment file per broker thread (src/log/segment-spares.ts).
+  'samsa.log.segment.spare.enable': (config, value, name) => { config.segmentSpareEnable = boolean(value, name); },
 };
 
 /** Kafka's alternative spellings of retention, converted to log.retention.ms. */

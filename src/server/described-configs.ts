@@ -95,6 +95,7 @@ const BROKER_SETTING_INFO: Readonly<Record<string, BrokerSettingInfo>> = {
   'group.max.size': { type: ConfigType.INT, value: (config) => config.groups.maxSize, documentation: 'The most members a group may have.' },
   'transaction.state.log.num.partitions': { type: ConfigType.INT, value: (config) => config.groups.transactionTopicPartitions, documentation: 'The number of partitions of __transaction_state.' },
   'samsa.log.page.cache.max.bytes': { type: ConfigType.LONG, value: (config) => config.pageCacheMaxBytes, documentation: 'The most log bytes the brokers keep in the page cache (split over the broker threads); the oldest written ranges are dropped once on disk, and reads of dropped data stream through a read-ahead (0: no limit, the kernel decides, as in Kafka). Default: a quarter of the memory.' },
+  'samsa.log.segment.spare.enable': { type: ConfigType.BOOLEAN, value: (config) => config.segmentSpareEnable, documentation: 'Whether each broker thread keeps one spare segment file of log.segment.bytes with all its blocks allocated, which the next new segment written fast (4 MiB within a second) moves onto, so that no append waits for the file system to allocate blocks. Costs log.segment.bytes of disk per broker thread once a fast segment has been seen.' },
 };
 
 /** Topic config name -> the broker setting that is its default (retention.ms -> log.retention.ms). */
