@@ -283,13 +283,14 @@ export class Segment {
     }
   }
 
-  close(): void {
+  close(trim = true): void {
     this.sequentialReads.reset();
-    this.writeBehind.close(() => this.fs.close(this.fd));
+    const fd = this.fd;
+    this.writeBehind.close(() => this.fs.close(fd), trim);
   }
 
   delete(): void {
-    this.close();
+    this.close(false);
     for (const file of [this.logPath, this.indexPath, this.timeIndexPath]) this.fs.unlink(file);
   }
 

@@ -228,13 +228,14 @@ export class WriteBehind implements PageCacheOwner {
   }
 
   /**
-   * The file is closing (or was deleted): queued ranges are skipped from now on, and `closeFd`
+   * The file is closing (or is being deleted: `trim` false): queued ranges are skipped from now on, and `closeFd`
    * runs once the calls in flight on this fd have finished (so none can reach a reused fd number).
    */
-  close(closeFd: () => void): void {
+  close(closeFd: () => void, trim = true): void {
     this.closed = true;
     const close = (): void => {
-      this.trimPreallocation();
+      // A file about to be deleted is not trimmed first: the unlink frees every block anyway.
+      if (trim) this.trimPreallocation();
       closeFd();
     };
     if (this.pending === 0) close();
