@@ -72,8 +72,9 @@ export class LogDirectory {
     this.configFor = options.configFor ?? (() => DEFAULT_LOG_CONFIG);
     this.pageCacheBudget = options.pageCacheBudget;
     this.fs.mkdir(this.root);
-    removeLeftoverSpares(this.fs, this.root);
     const spareBytes = options.segmentSpareBytes ?? 0;
+    // SegmentSpares removes leftovers itself; with spares off since, they are removed here.
+    if (spareBytes <= 0) removeLeftoverSpares(this.fs, this.root);
     this.spares = spareBytes > 0 ? new SegmentSpares({ root: this.root, fs: this.fs, bytes: spareBytes, stepBytes: SPARE_STEP_BYTES, retryAfterMs: SPARE_RETRY_AFTER_MS, idleReleaseMs: SPARE_IDLE_RELEASE_MS, releaseCheckMs: SPARE_RELEASE_CHECK_MS, now: this.now, log: this.log }) : undefined;
     const marker = path.join(this.root, CLEAN_SHUTDOWN_FILE);
     const clean = this.fs.exists(marker);

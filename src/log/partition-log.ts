@@ -94,6 +94,10 @@ export class PartitionLog {
   private readonly log: Logger | undefined;
   private readonly pageCacheBudget: PageCacheBudget | undefined;
   private readonly spares: SegmentSpares | undefined;
+  /** A segment's file was replaced (a move onto a spare): the next flush fsyncs the directory. */
+  private readonly markDirectoryUnsynced = (): void => {
+    this.directoryUnsynced = true;
+  };
   private segments: Segment[] = [];
   private lastFlushMs: number;
   /** Offsets below this were cleaned by the last compaction pass (the rest is "dirty"). */
@@ -422,7 +426,7 @@ export class PartitionLog {
       return false;
     }
     this.fs.rename(cleanedPath, swapPath);
-    old.close();
+    old.close(false); // replaced below: nothing to trim
     this.fs.unlink(old.indexPath);
     this.fs.unlink(old.timeIndexPath);
     this.fs.rename(swapPath, old.logPath);
@@ -443,7 +447,7 @@ export class PartitionLog {
 
   /** Deletes the whole partition directory (DeleteTopics). */
   deleteAll(): void {
-    for (const segment of this.segments) segment.close();
+    for (const segment of this.segments) segment.close(false);
     // Emptied in place: storing a new (empty, small-integer) array would change what V8 knows of
     // this field and throw away the optimized append code of every other log.
     this.segments.length = 0;
@@ -478,10 +482,30 @@ export class PartitionLog {
 
   private maybeRoll(incomingBytes: number, nowMs: number): void {
     const active = this.activeSegment;
+    if (active.sealed) {
+      this.rollSealed();
+      return;
+    }
     if (active.isEmpty()) return;
     const full = active.sizeBytes + incomingBytes > this.config.segmentBytes;
     const old = active.firstAppendMs !== undefined && nowMs - active.firstAppendMs >= this.config.segmentMs;
-    if (full || old || active.sealed) this.roll();
+    if (full || old) this.roll();
+  }
+
+  /**
+   * The active segment is giving back blocks past its end on the thread pool (segment.ts,
+   * releaseIfIdle), so nothing may append to it: roll, or, if a cut emptied it, replace its file
+   * with a new one at the same base (the pool's ftruncate then reaches only the deleted file).
+   */
+  private rollSealed(): void {
+    const active = this.activeSegment;
+    if (!active.isEmpty()) {
+      this.roll();
+      return;
+    }
+    active.delete();
+    this.segments[this.segments.length - 1] = Segment.create(this.directory, active.baseOffset, this.fs, this.segmentOptions());
+    this.directoryUnsynced = true;
   }
 
   /** Index of the last segment whose base offset is <= offset. */
@@ -497,7 +521,7 @@ export class PartitionLog {
   }
 
   private segmentOptions(): SegmentOptions {
-    return { indexIntervalBytes: this.config.indexIntervalBytes, writeBehind: { budget: this.pageCacheBudget, stepBytes: WRITE_BEHIND_STEP_BYTES, readAheadBytes: READ_AHEAD_BYTES, preallocateBytes: Math.min(PREALLOCATE_BYTES, this.config.segmentBytes), fileBytesMax: this.config.segmentBytes, askOwnerWhenFast: this.spares !== undefined }, spares: this.spares };
+    return { indexIntervalBytes: this.config.indexIntervalBytes, writeBehind: { budget: this.pageCacheBudget, stepBytes: WRITE_BEHIND_STEP_BYTES, readAheadBytes: READ_AHEAD_BYTES, preallocateBytes: Math.min(PREALLOCATE_BYTES, this.config.segmentBytes), fileBytesMax: this.config.segmentBytes, askOwnerWhenFast: this.spares !== undefined }, spares: this.spares, onFileReplaced: this.markDirectoryUnsynced };
   }
 
   private checkHealthy(): void {

@@ -134,8 +134,9 @@ export class SegmentSpares {
 
   /** A segment now on a spare: checked every releaseCheckMs until it holds nothing past its end. */
   hold(holder: SpareHolder): void {
+    if (this.state.kind === 'closed') return;
     this.holders.add(holder);
-    if (this.releaseTimer || this.state.kind === 'closed') return;
+    if (this.releaseTimer) return;
     this.releaseTimer = setInterval(() => this.releaseIdle(), this.options.releaseCheckMs);
     this.releaseTimer.unref();
   }
@@ -150,6 +151,16 @@ export class SegmentSpares {
   /** Segments holding a spare's blocks (tests). */
   get holderCount(): number {
     return this.holders.size;
+  }
+
+  /** A write failed (a full disk, say): a ready spare is removed so that its blocks serve appends, and none is prepared for retryAfterMs. */
+  giveBackReady(): void {
+    const state = this.state;
+    if (state.kind !== 'ready') return;
+    this.state = { kind: 'idle' };
+    this.failedAt = this.clock();
+    this.closeQuietly(state.fd);
+    this.unlinkQuietly(state.path);
   }
 
   /** A taken spare its taker could not use (a failed copy or rename): closed and removed. */

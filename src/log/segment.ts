@@ -40,6 +40,8 @@ export interface SegmentOptions {
   readonly writeBehind: WriteBehindOptions;
   /** The log directory's spare file, which a new segment found fast moves onto (segment-spares.ts). */
   readonly spares?: SegmentSpares;
+  /** The segment's file was replaced by a rename (a move onto a spare): the directory needs an fsync before the next flush counts. */
+  readonly onFileReplaced?: () => void;
 }
 
 export interface ReadSlice {
@@ -71,8 +73,9 @@ export class Segment {
   /** When the last append came (the log's clock), for releaseIfIdle. */
   private lastAppendMs = 0;
   /**
-   * Takes no more appends: the log rolls before the next one. Set when this segment gives back
-   * its spare's unused blocks (releaseIfIdle), which must not race an append.
+   * Takes no appends: the log rolls before the next one (partition-log.ts, maybeRoll). Set while
+   * the blocks past this segment's end are being given back on the thread pool (releaseIfIdle),
+   * which an append must not race.
    */
   sealed = false;
   private readonly sequentialReads: SequentialReads;
@@ -131,12 +134,13 @@ export class Segment {
       this.fs.write(this.fd, bytes, start);
     } catch (error) {
       this.undoPartialWrite(start);
+      // A full disk: the spare's blocks are better used by the appends.
+      this.options.spares?.giveBackReady();
       throw new KafkaError('KAFKA_STORAGE_ERROR', `write to ${this.logPath} failed: ${(error as Error).message}`, { cause: error });
     }
     const length = bytes.length; // not byteLength: see record-batch.ts
     this.sizeBytes += length;
     this.writeBehind.appended(this.sizeBytes);
-    if (this.writeBehind.foundFast) this.moveToSpare();
     // Stored on every append rather than with `??=`: a store that runs once per segment has no
     // type feedback in the optimized append code, which V8 then throws away at each new segment.
     this.firstAppendMs = this.firstAppendMs ?? nowMs;
@@ -147,6 +151,8 @@ export class Segment {
       this.indexBatch(baseOffset, baseOffset + lastOffsetDeltaAt(bytes, position), maxTimestampAt(bytes, position), sizeBytes, start + position);
       position += sizeBytes;
     }
+    // Last: the batches are appended and indexed whatever the move does.
+    if (this.writeBehind.foundFast) this.moveToSpare();
   }
 
   /** Byte position of the batch that holds `offset`, or undefined if it is past this segment. */
@@ -321,7 +327,7 @@ export class Segment {
    */
   private moveToSpare(): void {
     const spares = this.options.spares;
-    const spare = spares !== undefined && !this.flushStarted && spares.bytes >= this.options.writeBehind.fileBytesMax ? spares.take() : undefined;
+    const spare = spares !== undefined && !this.flushStarted && spares.bytes === this.options.writeBehind.fileBytesMax ? spares.take() : undefined;
     if (!spare) {
       this.writeBehind.preallocateInPlace();
       return;
@@ -345,21 +351,27 @@ export class Segment {
     const old = this.writeBehind;
     this.fd = spare.fd;
     this.writeBehind = new WriteBehind(this.fs, spare.fd, 0, this.options.writeBehind, spare.bytes);
-    this.writeBehind.appended(this.sizeBytes);
-    old.close(() => this.fs.close(oldFd));
+    this.options.onFileReplaced?.();
     spares!.hold(this);
+    this.writeBehind.appended(this.sizeBytes);
+    old.close(() => this.fs.close(oldFd), false);
   }
 
   /**
    * Called now and then while this segment holds a spare's blocks past its end (segment-spares.ts):
-   * after `idleMs` without an append it is sealed (the log rolls before the next append) and the
-   * blocks past its end are given back on the thread pool. True once nothing is held any more.
+   * after `idleMs` without an append the blocks past its end are given back on the thread pool,
+   * and until that is done the segment is sealed (an append meanwhile goes to a new segment).
+   * True once nothing is held any more.
    */
   releaseIfIdle(nowMs: number, idleMs: number): boolean {
     if (!this.writeBehind.holdsAllocation) return true;
     if (nowMs - this.lastAppendMs < idleMs) return false;
     this.sealed = true;
-    return this.writeBehind.releaseAllocation();
+    const queued = this.writeBehind.releaseAllocation(() => {
+      this.sealed = false;
+    });
+    if (!queued) this.sealed = false;
+    return queued;
   }
 
   /** Index bookkeeping for the batch at `position` of the file (fields as numbers: no header object on the append path). */

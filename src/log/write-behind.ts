@@ -249,22 +249,24 @@ export class WriteBehind implements PageCacheOwner {
 
   /**
    * Gives back the blocks allocated past the file's end, on the thread pool (ftruncate to the
-   * size, which the caller keeps: nothing may append until `done`). A cut of the file meanwhile
-   * (truncated()) is done again afterwards, as the pool's ftruncate may have undone it. False at
-   * the in-flight bound: ask again later.
+   * size; nothing may append until `released` runs). A cut of the file meanwhile (truncated())
+   * is done again afterwards, as the pool's ftruncate may have undone it; this runs before the fd
+   * of a file closed meanwhile is closed. False (nothing queued) at the in-flight bound: ask
+   * again later. A failure is ignored: the blocks stay allocated until the file goes.
    */
-  releaseAllocation(): boolean {
+  releaseAllocation(released: () => void): boolean {
     if (!this.holdsAllocation || this.closed || this.fs.releaseAllocation === undefined) return true;
     const size = this.size;
-    const recut = (): void => {
-      if (this.size >= size || this.closed) return;
+    const after = (): void => {
+      released();
+      if (this.size >= size) return;
       try {
         this.fs.truncate(this.fd, this.size);
       } catch (error) {
         this.error ??= error as Error;
       }
     };
-    if (!this.call(this.fs.releaseAllocation, size, 0, false, recut)) return false;
+    if (!this.call(this.fs.releaseAllocation, size, 0, false, after)) return false;
     this.preallocatedTo = 0;
     return true;
   }

@@ -216,6 +216,8 @@ describe('segments found fast move onto the spare (real files, native addon)', (
     const flushedInode = fs.statSync(flushedFile).ino;
     for (let i = 0; i < 50; i++) await flushed.append(batch);
     expect(fs.statSync(flushedFile).ino).toBe(flushedInode);
+    await settled();
+    expect(allocatedBytes(flushedFile)).toBeGreaterThanOrEqual(16 * MiB - 4 * MiB); // preallocated in place instead
     // segment.bytes above the spare's size.
     const largeDirectory = path.join(root, 'large-0');
     const large = new PartitionLog({ directory: largeDirectory, config: { ...config, segmentBytes: 32 * MiB }, spares });
@@ -233,7 +235,20 @@ describe('segments found fast move onto the spare (real files, native addon)', (
     spares.close();
   });
 
-  it('a segment on a spare left idle gives its blocks back and the next append starts a new segment', async () => {
+  /** The log's file system with ftruncate-on-the-pool releases held until the test lets each go. */
+  function heldReleases(): { fs: LogFileSystem; finish: () => Promise<void>; held: () => number } {
+    const held: (() => void)[] = [];
+    return {
+      fs: { ...nodeFileSystem, releaseAllocation: (fd, position, length, done) => held.push(() => nodeFileSystem.releaseAllocation!(fd, position, length, done)) },
+      finish: async () => {
+        held.shift()!();
+        await settled();
+      },
+      held: () => held.length,
+    };
+  }
+
+  it('a segment on a spare left idle gives its blocks back, and appends after that go on in the same segment', async () => {
     const root = diskDirectory();
     let now = Date.now();
     const spares = await readyFast(root, () => now);
@@ -253,9 +268,102 @@ describe('segments found fast move onto the spare (real files, native addon)', (
     expect(fs.statSync(file).size).toBe(45 * batch.byteLength);
     expect(allocatedBytes(file)).toBeLessThan(45 * batch.byteLength + MiB);
     await log.append(batch);
-    expect(segmentFiles(directory)).toHaveLength(2);
+    expect(segmentFiles(directory)).toHaveLength(1);
     expect(log.logEndOffset).toBe(46);
-    expect(log.read(44, MiB, 46).bytes.byteLength).toBe(batch.byteLength);
+    expect(log.read(45, MiB, 46).bytes.byteLength).toBe(batch.byteLength);
+    log.close();
+    await settled();
+    spares.close();
+  });
+
+  it('while the blocks are given back nothing appends to the segment (an append goes to a new one), and a cut meanwhile stays cut', async () => {
+    const root = diskDirectory();
+    let now = Date.now();
+    const spares = await readyFast(root, () => now);
+    const { fs: fileSystem, finish, held } = heldReleases();
+    // An append during the release: it rolls.
+    const directory = path.join(root, 'sealed-0');
+    const log = new PartitionLog({ directory, config, spares, fs: fileSystem, now: () => now });
+    for (let i = 0; i < 45; i++) await log.append(batch);
+    now += 10_000;
+    spares.releaseIdle();
+    expect(held()).toBe(1);
+    await log.append(batch);
+    expect(segmentFiles(directory)).toHaveLength(2);
+    await finish();
+    const first = path.join(directory, segmentFiles(directory)[0]!);
+    expect(fs.statSync(first).size).toBe(45 * batch.byteLength);
+    expect(allocatedBytes(first)).toBeLessThan(45 * batch.byteLength + MiB);
+    expect(log.logEndOffset).toBe(46);
+    for (const offset of [0, 44, 45]) expect(log.read(offset, batch.byteLength, 46).bytes.byteLength).toBe(batch.byteLength);
+    log.close();
+    await settled();
+    // A cut during the release: the pool's ftruncate to the old size is undone afterwards.
+    await until(() => spares.status === 'ready');
+    const cutDirectory = path.join(root, 'cut-0');
+    const cut = new PartitionLog({ directory: cutDirectory, config, spares, fs: fileSystem, now: () => now });
+    for (let i = 0; i < 45; i++) await cut.append(batch);
+    now += 10_000;
+    spares.releaseIdle();
+    expect(held()).toBe(1);
+    cut.truncateTo(40);
+    const cutFile = path.join(cutDirectory, segmentFiles(cutDirectory)[0]!);
+    expect(fs.statSync(cutFile).size).toBe(40 * batch.byteLength);
+    await finish();
+    expect(fs.statSync(cutFile).size).toBe(40 * batch.byteLength);
+    expect(cut.logEndOffset).toBe(40);
+    cut.close();
+    await settled();
+    const reopened = new PartitionLog({ directory: cutDirectory, config });
+    expect(reopened.logEndOffset).toBe(40);
+    expect(reopened.read(39, MiB, 40).bytes.byteLength).toBe(batch.byteLength);
+    reopened.close();
+    spares.close();
+  });
+
+  it('the flush after a move fsyncs the directory (the rename) before it counts', async () => {
+    const root = diskDirectory();
+    const spares = await readyFast(root, Date.now);
+    const directory = path.join(root, 'durable-0');
+    const synced: string[] = [];
+    const fileSystem: LogFileSystem = { ...nodeFileSystem, fsyncDirectory: (target) => { synced.push(target); nodeFileSystem.fsyncDirectory(target); } };
+    new PartitionLog({ directory, config, fs: fileSystem }).close();
+    // Reopened with its empty segment: nothing marks the directory unsynced but the move.
+    const log = new PartitionLog({ directory, config, spares, fs: fileSystem });
+    await log.flush();
+    synced.length = 0;
+    for (let i = 0; i < 50; i++) await log.append(batch);
+    expect(spares.holderCount).toBe(1);
+    await log.flush();
+    expect(synced).toContain(directory);
+    expect(log.recoveryPoint).toBe(50);
+    log.close();
+    await settled();
+    spares.close();
+  });
+
+  it('a move that fails (the rename) leaves the segment on its own file, preallocated in place, with every byte', async () => {
+    const root = diskDirectory();
+    const spares = await readyFast(root, Date.now);
+    const fileSystem: LogFileSystem = {
+      ...nodeFileSystem,
+      rename: (from, to) => {
+        if (path.basename(from).startsWith(SPARE_FILE_PREFIX)) throw Object.assign(new Error('EIO: i/o error, rename'), { code: 'EIO' });
+        nodeFileSystem.rename(from, to);
+      },
+    };
+    const directory = path.join(root, 'failed-0');
+    const log = new PartitionLog({ directory, config, spares, fs: fileSystem });
+    const file = path.join(directory, segmentFiles(directory)[0]!);
+    const inode = fs.statSync(file).ino;
+    for (let i = 0; i < 50; i++) await log.append(batch);
+    await settled();
+    expect(fs.statSync(file).ino).toBe(inode);
+    expect(spareFiles(root)).not.toContain(`${SPARE_FILE_PREFIX}0`); // the one taken was removed
+    expect(spares.holderCount).toBe(0);
+    expect(allocatedBytes(file)).toBeGreaterThanOrEqual(16 * MiB - 4 * MiB); // in place, from the next writeback step on
+    expect(log.logEndOffset).toBe(50);
+    for (const offset of [0, 41, 49]) expect(log.read(offset, batch.byteLength, 50).bytes.byteLength).toBe(batch.byteLength);
     log.close();
     await settled();
     spares.close();
