@@ -22,6 +22,18 @@ function writeWithNode(fd: number, bytes: Uint8Array, position: number): void {
 export interface LogFileSystem {
   open(path: string, flags: 'r+' | 'w+' | 'a+' | 'r'): number;
   close(fd: number): void;
+  /**
+   * Creates (or empties) and opens a file on the thread pool: creating a file may read inode
+   * bitmaps from disk, which the caller's thread should not wait for. Absent: `open`, at once.
+   */
+  createInBackground?(path: string, done: (error: Error | null, fd: number) => void): void;
+  /**
+   * Closes on the thread pool: the last close of a file already unlinked or renamed over frees
+   * its blocks, which on a file system mounted with `discard` waits for the device.
+   */
+  closeInBackground?(fd: number): void;
+  /** Unlinks on the thread pool (the blocks of a closed file are freed by it), ignoring errors. */
+  unlinkInBackground?(path: string): void;
   size(fd: number): number;
   /** Writes all of `bytes` at `position`. */
   write(fd: number, bytes: Uint8Array, position: number): void;
@@ -60,6 +72,9 @@ export interface LogFileSystem {
 export const nodeFileSystem: LogFileSystem = {
   open: (path, flags) => fs.openSync(path, flags),
   close: (fd) => fs.closeSync(fd),
+  createInBackground: (path, done) => fs.open(path, 'w+', (error, fd) => done(error, fd)),
+  closeInBackground: (fd) => fs.close(fd, () => {}),
+  unlinkInBackground: (path) => fs.rm(path, { force: true }, () => {}),
   size: (fd) => fs.fstatSync(fd).size,
   write: nativeAddon?.writeAt ?? writeWithNode,
   read: (fd, target, position, length) => fs.readSync(fd, target, 0, length, position),

@@ -300,8 +300,10 @@ export class PartitionLog {
    */
   roll(): void {
     if (this.activeSegment.isEmpty()) return;
+    // A partition found fast rolls onto the ready spare (segment-spares.ts): nothing to create or copy.
+    const spare = this.activeSegment.onSpare && this.spares?.bytes === this.config.segmentBytes ? this.spares.take() : undefined;
     try {
-      this.segments.push(Segment.create(this.directory, this.logEndOffset, this.fs, this.segmentOptions()));
+      this.segments.push(Segment.create(this.directory, this.logEndOffset, this.fs, this.segmentOptions(), spare));
       this.directoryUnsynced = true;
     } catch (error) {
       // Nothing written is lost, and the log stays usable: the next append tries the roll again.

@@ -72,6 +72,7 @@ export interface SegmentSparesOptions {
 
 type State =
   | { readonly kind: 'idle' }
+  | { readonly kind: 'opening'; readonly path: string }
   | { readonly kind: 'preparing'; readonly fd: number; readonly path: string; allocatedTo: number }
   | { readonly kind: 'ready'; readonly fd: number; readonly path: string }
   | { readonly kind: 'closed' };
@@ -121,15 +122,39 @@ export class SegmentSpares {
     const now = this.clock();
     if (this.failedAt !== undefined && now - this.failedAt < this.options.retryAfterMs) return;
     const file = path.join(this.options.root, `${SPARE_FILE_PREFIX}${this.filesMade++}`);
-    let fd: number;
-    try {
-      fd = this.options.fs.open(file, 'w+');
-    } catch {
-      this.failedAt = now;
+    const create = this.options.fs.createInBackground;
+    if (!create) {
+      let fd: number;
+      try {
+        fd = this.options.fs.open(file, 'w+');
+      } catch (error) {
+        this.openFailed(file, error as Error);
+        return;
+      }
+      this.opened(file, fd);
       return;
     }
+    const opening: State = { kind: 'opening', path: file };
+    this.state = opening;
+    create(file, (error, fd) => {
+      if (this.state !== opening) {
+        // Closed meanwhile.
+        if (!error) this.closeQuietly(fd);
+        this.unlinkQuietly(file);
+      } else if (error) this.openFailed(file, error);
+      else this.opened(file, fd);
+    });
+  }
+
+  private opened(file: string, fd: number): void {
     this.state = { kind: 'preparing', fd, path: file, allocatedTo: 0 };
     this.step();
+  }
+
+  private openFailed(file: string, error: Error): void {
+    this.state = { kind: 'idle' };
+    this.failedAt = this.clock();
+    this.options.log?.warn({ err: error, file, retryAfterMs: this.options.retryAfterMs }, 'could not create a spare segment file');
   }
 
   /** A segment now on a spare: checked every releaseCheckMs until it holds nothing past its end. */
@@ -169,9 +194,9 @@ export class SegmentSpares {
     this.unlinkQuietly(spare.path);
   }
 
-  /** What the spare is doing (tests, metrics). */
+  /** What the spare is doing (tests, metrics); opening counts as preparing. */
   get status(): 'idle' | 'preparing' | 'ready' | 'closed' {
-    return this.state.kind;
+    return this.state.kind === 'opening' ? 'preparing' : this.state.kind;
   }
 
   /** Removes the spare (a directory closing); a step in flight finishes first, then the fd closes. */
@@ -242,9 +267,10 @@ export class SegmentSpares {
     }
   }
 
+  /** On the thread pool where it can: unlinking a spare frees its blocks (a discard, with that mount option). */
   private unlinkQuietly(file: string): void {
     try {
-      this.options.fs.unlink(file);
+      (this.options.fs.unlinkInBackground ?? this.options.fs.unlink)(file);
     } catch {
       // Removed at the next open.
     }

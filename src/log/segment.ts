@@ -14,7 +14,7 @@ import { KafkaError } from '../protocol/kafka-error.js';
 import type { LogFileSystem } from './log-file-system.js';
 import { OFFSET_INDEX_ENTRY_BYTES, OffsetIndex } from './offset-index.js';
 import { BATCH_HEADER_BYTES, baseOffsetAt, batchSizeAt, crcMatches, lastOffsetDeltaAt, lastOffsetOf, maxTimestampAt, readBatchHeader, type BatchHeader } from './record-batch.js';
-import type { SegmentSpares } from './segment-spares.js';
+import type { SegmentSpares, SpareFile } from './segment-spares.js';
 import { SequentialReads } from './sequential-reads.js';
 import { TIME_INDEX_ENTRY_BYTES, TimeIndex } from './time-index.js';
 import { WriteBehind, type WriteBehindOptions } from './write-behind.js';
@@ -68,6 +68,8 @@ export class Segment {
   /** Replaced once, by a move onto a spare. */
   private fd: number;
   private writeBehind: WriteBehind;
+  /** The file is a spare's (segment-spares.ts). */
+  private spareTaken = false;
   /** A flush has started: from then on the file is never replaced by a copy (moveToSpare). */
   private flushStarted = false;
   /** When the last append came (the log's clock), for releaseIfIdle. */
@@ -94,21 +96,43 @@ export class Segment {
     private readonly fs: LogFileSystem,
     private readonly options: SegmentOptions,
     flags: 'w+' | 'r+',
+    spare?: SpareFile,
   ) {
     this.logPath = path.join(directory, segmentFileName(baseOffset, '.log'));
     this.indexPath = path.join(directory, segmentFileName(baseOffset, '.index'));
     this.timeIndexPath = path.join(directory, segmentFileName(baseOffset, '.timeindex'));
-    this.fd = fs.open(this.logPath, flags);
+    this.fd = spare ? spare.fd : fs.open(this.logPath, flags);
     this.sizeBytes = fs.size(this.fd);
-    this.writeBehind = new WriteBehind(fs, this.fd, this.sizeBytes, options.writeBehind);
+    this.writeBehind = new WriteBehind(fs, this.fd, this.sizeBytes, options.writeBehind, spare?.bytes ?? 0);
     this.sequentialReads = new SequentialReads((target, position, length) => this.readAt(position, length, target).byteLength, dataPathBuffers);
     this.nextOffset = baseOffset;
   }
 
-  static create(directory: string, baseOffset: number, fs: LogFileSystem, options: SegmentOptions): Segment {
-    const segment = new Segment(directory, baseOffset, fs, options, 'w+');
+  /**
+   * A new, empty segment. With `spare` (a roll of a partition written fast: partition-log.ts),
+   * the spare file, all its blocks allocated, is renamed into place instead of a file being
+   * created; if that fails, a file is created as without it.
+   */
+  static create(directory: string, baseOffset: number, fs: LogFileSystem, options: SegmentOptions, spare?: SpareFile): Segment {
+    let onSpare = spare;
+    if (spare) {
+      try {
+        fs.rename(spare.path, path.join(directory, segmentFileName(baseOffset, '.log')));
+      } catch {
+        options.spares?.discard(spare);
+        onSpare = undefined;
+      }
+    }
+    const segment = new Segment(directory, baseOffset, fs, options, 'w+', onSpare);
     segment.indexFilesStale = true;
+    segment.spareTaken = onSpare !== undefined;
+    if (onSpare) options.spares?.hold(segment);
     return segment;
+  }
+
+  /** This segment's file is a spare's (moved onto one, or created on one): its partition was found fast. */
+  get onSpare(): boolean {
+    return this.spareTaken;
   }
 
   /**
@@ -352,9 +376,12 @@ export class Segment {
     this.fd = spare.fd;
     this.writeBehind = new WriteBehind(this.fs, spare.fd, 0, this.options.writeBehind, spare.bytes);
     this.options.onFileReplaced?.();
+    this.spareTaken = true;
     spares!.hold(this);
     this.writeBehind.appended(this.sizeBytes);
-    old.close(() => this.fs.close(oldFd), false);
+    // The old file was renamed over: its last close frees its blocks (a discard, on this
+    // machine's file system), so it closes on the thread pool.
+    old.close(() => (this.fs.closeInBackground ?? this.fs.close)(oldFd), false);
   }
 
   /**

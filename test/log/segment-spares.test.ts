@@ -35,6 +35,9 @@ function heldAllocations(): { fs: LogFileSystem; calls: [string, number, number]
     closed,
     fs: {
       ...nodeFileSystem,
+      // Synchronous creation and removal: the state machine's steps in order, call by call.
+      createInBackground: undefined,
+      unlinkInBackground: undefined,
       preallocate: (fd, position, length, done) => {
         calls.push([`fd${fd}`, position, length]);
         held.push(done);
@@ -121,6 +124,32 @@ describe('SegmentSpares: one spare file, allocated in steps before anyone append
     finish();
   });
 
+  it('creates, and removes, its files on the thread pool (creating a file may read from disk, removing one frees its blocks)', async () => {
+    const root = diskDirectory();
+    const onThisThread: string[] = [];
+    const watched: LogFileSystem = {
+      ...nodeFileSystem,
+      open: (file, flags) => (onThisThread.push(`open ${file}`), nodeFileSystem.open(file, flags)),
+      unlink: (file) => (onThisThread.push(`unlink ${file}`), nodeFileSystem.unlink(file)),
+    };
+    const spares = new SegmentSpares(sparesOptions(root, watched));
+    spares.want();
+    expect(spares.status).toBe('preparing');
+    await until(() => spares.status === 'ready');
+    expect(spareFiles(root)).toEqual([`${SPARE_FILE_PREFIX}0`]);
+    expect(allocatedBytes(path.join(root, `${SPARE_FILE_PREFIX}0`))).toBeGreaterThanOrEqual(10 * MiB);
+    spares.close();
+    await until(() => spareFiles(root).length === 0);
+    expect(onThisThread).toEqual([]);
+    // Closed while the file is being created: it is removed once it exists.
+    const early = new SegmentSpares(sparesOptions(root, nodeFileSystem));
+    early.want();
+    early.close();
+    await until(() => spareFiles(root).length === 0 && fs.readdirSync(root).length === 0);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(spareFiles(root)).toEqual([]);
+  });
+
   it('does nothing where fallocate is missing (no addon, not Linux)', () => {
     const root = diskDirectory();
     const spares = new SegmentSpares(sparesOptions(root, { ...nodeFileSystem, preallocate: undefined }));
@@ -196,7 +225,36 @@ describe('segments found fast move onto the spare (real files, native addon)', (
     expect(readAll(reopened).equals(before)).toBe(true);
     reopened.close();
     spares.close();
-    expect(spareFiles(root)).toEqual([]);
+    await until(() => spareFiles(root).length === 0);
+  });
+
+  it('a partition on a spare rolls onto the next spare: renamed into place, nothing created or copied', async () => {
+    const root = diskDirectory();
+    const spares = await readyFast(root, Date.now);
+    const directory = path.join(root, 'rolling-0');
+    const log = new PartitionLog({ directory, config, spares });
+    for (let i = 0; i < 50; i++) await log.append(batch); // moved onto spare 0
+    await until(() => spares.status === 'ready');
+    const next = path.join(root, `${SPARE_FILE_PREFIX}1`);
+    const nextInode = fs.statSync(next).ino;
+    const perSegment = Math.floor((16 * MiB) / batch.byteLength);
+    for (let i = 50; i <= perSegment; i++) await log.append(batch); // the last one rolls
+    const files = segmentFiles(directory);
+    expect(files).toHaveLength(2);
+    const second = path.join(directory, files[1]!);
+    expect(fs.statSync(second).ino).toBe(nextInode);
+    expect(fs.statSync(second).size).toBe(batch.byteLength);
+    expect(allocatedBytes(second)).toBeGreaterThanOrEqual(16 * MiB);
+    expect(spares.holderCount).toBe(2);
+    expect(log.logEndOffset).toBe(perSegment + 1);
+    for (const offset of [0, perSegment - 1, perSegment]) expect(log.read(offset, batch.byteLength, perSegment + 1).bytes.byteLength).toBe(batch.byteLength);
+    await log.flush();
+    log.close();
+    await settled();
+    const reopened = new PartitionLog({ directory, config });
+    expect(reopened.logEndOffset).toBe(perSegment + 1);
+    reopened.close();
+    spares.close();
   });
 
   it('a slow segment, a flushed one and one with segments larger than the spare stay on their own files', async () => {
@@ -359,7 +417,7 @@ describe('segments found fast move onto the spare (real files, native addon)', (
     for (let i = 0; i < 50; i++) await log.append(batch);
     await settled();
     expect(fs.statSync(file).ino).toBe(inode);
-    expect(spareFiles(root)).not.toContain(`${SPARE_FILE_PREFIX}0`); // the one taken was removed
+    await until(() => !spareFiles(root).includes(`${SPARE_FILE_PREFIX}0`)); // the one taken was removed
     expect(spares.holderCount).toBe(0);
     expect(allocatedBytes(file)).toBeGreaterThanOrEqual(16 * MiB - 4 * MiB); // in place, from the next writeback step on
     expect(log.logEndOffset).toBe(50);
@@ -379,7 +437,7 @@ describe('segments found fast move onto the spare (real files, native addon)', (
     await until(() => spareFiles(root).length === 1 && allocatedBytes(path.join(root, spareFiles(root)[0]!)) >= 16 * MiB);
     await settled();
     await logs.close();
-    expect(spareFiles(root)).toEqual([]);
+    await until(() => spareFiles(root).length === 0);
     expect(fs.existsSync(path.join(root, '.samsa-clean-shutdown'))).toBe(true);
   });
 });
