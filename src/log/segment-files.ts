@@ -6,6 +6,7 @@
  *   <base>.log.swap                    complete, fsynced compaction output: a crash left the
  *                                      swap unfinished, so it replaces <base>.log on open
  *   *.tmp                              an atomic small-file write cut short: deleted
+ *   *.deleted                          a segment file whose deletion a crash cut short: deleted
  */
 import path from 'node:path';
 import type { LogFileSystem } from './log-file-system.js';
@@ -28,7 +29,7 @@ export function completeInterruptedSwaps(fs: LogFileSystem, directory: string): 
   const logs = new Set(names.filter((name) => SEGMENT_LOG.test(name)));
   for (const name of names) {
     const file = path.join(directory, name);
-    if (name.endsWith('.log.cleaned') || name.endsWith('.tmp')) {
+    if (name.endsWith('.log.cleaned') || name.endsWith('.tmp') || name.endsWith('.deleted')) {
       fs.unlink(file);
     } else if (name.endsWith('.log.swap')) {
       const logName = name.slice(0, -'.swap'.length);

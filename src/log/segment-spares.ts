@@ -122,8 +122,8 @@ export class SegmentSpares {
     const now = this.clock();
     if (this.failedAt !== undefined && now - this.failedAt < this.options.retryAfterMs) return;
     const file = path.join(this.options.root, `${SPARE_FILE_PREFIX}${this.filesMade++}`);
-    const create = this.options.fs.createInBackground;
-    if (!create) {
+    const fileSystem = this.options.fs;
+    if (!fileSystem.createInBackground) {
       let fd: number;
       try {
         fd = this.options.fs.open(file, 'w+');
@@ -136,7 +136,7 @@ export class SegmentSpares {
     }
     const opening: State = { kind: 'opening', path: file };
     this.state = opening;
-    create(file, (error, fd) => {
+    fileSystem.createInBackground(file, (error, fd) => {
       if (this.state !== opening) {
         // Closed meanwhile.
         if (!error) this.closeQuietly(fd);
@@ -270,7 +270,8 @@ export class SegmentSpares {
   /** On the thread pool where it can: unlinking a spare frees its blocks (a discard, with that mount option). */
   private unlinkQuietly(file: string): void {
     try {
-      (this.options.fs.unlinkInBackground ?? this.options.fs.unlink)(file);
+      if (this.options.fs.unlinkInBackground) this.options.fs.unlinkInBackground(file);
+      else this.options.fs.unlink(file);
     } catch {
       // Removed at the next open.
     }

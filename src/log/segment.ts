@@ -31,6 +31,9 @@ const RECOVERY_BLOCK_BYTES = 1024 * 1024;
 /** A move onto a spare copies the file so far (a few MiB, in the page cache) in blocks of this. */
 const MOVE_BLOCK_BYTES = 1024 * 1024;
 
+/** A segment file being deleted (Segment.delete): renamed, then unlinked on the thread pool. */
+export const DELETED_SUFFIX = '.deleted';
+
 export function segmentFileName(baseOffset: number, suffix: '.log' | '.index' | '.timeindex'): string {
   return `${String(baseOffset).padStart(20, '0')}${suffix}`;
 }
@@ -313,15 +316,39 @@ export class Segment {
     }
   }
 
+  /**
+   * Closes the file. `trim` false: it is going away (deleted, or renamed over), so blocks past
+   * its end are left to whatever frees the rest, and its fd closes on the thread pool, since a
+   * last close may be what frees its blocks.
+   */
   close(trim = true): void {
     this.sequentialReads.reset();
     const fd = this.fd;
-    this.writeBehind.close(() => this.fs.close(fd), trim);
+    this.writeBehind.close(() => (trim ? this.fs.close(fd) : this.closeInBackground(fd)), trim);
   }
 
+  /**
+   * Removes the segment's files. As in Kafka, which deletes segments asynchronously, each is
+   * renamed to `<name>.deleted` here and unlinked on the thread pool: freeing a large file's
+   * blocks waits for the device where the file system discards them (docs/log.md, "Spare
+   * segments"). A crash before the unlink leaves `.deleted` files, removed when the log opens
+   * (segment-files.ts).
+   */
   delete(): void {
     this.close(false);
-    for (const file of [this.logPath, this.indexPath, this.timeIndexPath]) this.fs.unlink(file);
+    for (const file of [this.logPath, this.indexPath, this.timeIndexPath]) {
+      if (!this.fs.unlinkInBackground) {
+        this.fs.unlink(file);
+      } else if (this.fs.exists(file)) {
+        this.fs.rename(file, `${file}${DELETED_SUFFIX}`);
+        this.fs.unlinkInBackground(`${file}${DELETED_SUFFIX}`);
+      }
+    }
+  }
+
+  private closeInBackground(fd: number): void {
+    if (this.fs.closeInBackground) this.fs.closeInBackground(fd);
+    else this.fs.close(fd);
   }
 
   /**
@@ -381,7 +408,7 @@ export class Segment {
     this.writeBehind.appended(this.sizeBytes);
     // The old file was renamed over: its last close frees its blocks (a discard, on this
     // machine's file system), so it closes on the thread pool.
-    old.close(() => (this.fs.closeInBackground ?? this.fs.close)(oldFd), false);
+    old.close(() => this.closeInBackground(oldFd), false);
   }
 
   /**

@@ -1,9 +1,10 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_LOG_CONFIG, type LogConfig } from '../../src/log/log-config.js';
 import { LogDirectory } from '../../src/log/log-directory.js';
+import { nodeFileSystem, type LogFileSystem } from '../../src/log/log-file-system.js';
 import { PartitionLog } from '../../src/log/partition-log.js';
 import { COMPRESSION_MASK, TIMESTAMP_TYPE_LOG_APPEND, parseBatches } from '../../src/log/record-batch.js';
 import { batchCrc } from './batch-builder.js';
@@ -82,6 +83,34 @@ describe('PartitionLog', () => {
 });
 
 describe('PartitionLog settings and on-disk format', () => {
+  it('a deleted segment is renamed away at once and unlinked off the thread; .deleted files a crash left are removed at open', async () => {
+    const directory = temporaryDirectory();
+    const batches = await Promise.all(Array.from({ length: 12 }, (_, i) => kafkajsBatch([{ key: null, value: Buffer.alloc(1000, i) }])));
+    const batch = batches[0]!;
+    const unlinkedOnThisThread: string[] = [];
+    const fileSystem: LogFileSystem = { ...nodeFileSystem, unlink: (file) => (unlinkedOnThisThread.push(file), nodeFileSystem.unlink(file)) };
+    const log = new PartitionLog({ directory, config: config({ segmentBytes: 4 * batch.byteLength, retentionBytes: 1 }), fs: fileSystem });
+    for (const each of batches) await log.append(each);
+    const logFiles = (): string[] => readdirSync(directory).filter((name) => name.endsWith('.log')).sort();
+    expect(logFiles()).toHaveLength(3);
+    log.setHighWatermark(12);
+    expect(log.applyRetention()).toBe(2);
+    // The segment names are gone at once; the files themselves go on the thread pool.
+    expect(logFiles()).toEqual(['00000000000000000008.log']);
+    for (let i = 0; i < 200 && readdirSync(directory).some((name) => name.endsWith('.deleted')); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(readdirSync(directory).filter((name) => name.endsWith('.deleted'))).toEqual([]);
+    expect(unlinkedOnThisThread).toEqual([]);
+    expect(log.logStartOffset).toBe(8);
+    log.close();
+    // A deletion a crash cut short: its renamed file is removed when the log opens.
+    writeFileSync(path.join(directory, '00000000000000000004.log.deleted'), 'old segment');
+    const reopened = new PartitionLog({ directory, config: config({ segmentBytes: 4 * batch.byteLength }) });
+    expect(readdirSync(directory).filter((name) => name.endsWith('.deleted'))).toEqual([]);
+    expect(reopened.logStartOffset).toBe(8);
+    expect(reopened.logEndOffset).toBe(12);
+    reopened.close();
+  });
+
   it('segment.ms rolls the active segment once its first append is that old, never an empty one', async () => {
     let now = 1_000_000;
     const directory = path.join(temporaryDirectory(), 't-0');
