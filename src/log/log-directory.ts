@@ -5,6 +5,7 @@
  *                                     absence at open means the last stop was unclean
  *   recovery-point-offset-checkpoint  per partition, the offset below which all is fsynced
  *   log-start-offset-checkpoint       per partition, the log start offset (DeleteRecords)
+ *   <topic>-<p>.<random>-delete       a deleted partition directory not yet removed (deleteAll)
  *   .samsa-segment-spare.<n>          a spare segment file, all its blocks allocated, that the
  *                                     next segment found fast moves onto (segment-spares.ts)
  *
@@ -19,7 +20,7 @@ import type { Logger } from 'pino';
 import { DEFAULT_LOG_CONFIG, type LogConfig } from './log-config.js';
 import { nodeFileSystem, type LogFileSystem } from './log-file-system.js';
 import type { PageCacheBudget } from './page-cache-budget.js';
-import { PartitionLog, partitionDirectory } from './partition-log.js';
+import { DELETED_DIRECTORY_SUFFIX, PartitionLog, partitionDirectory } from './partition-log.js';
 import { removeLeftoverSpares, SegmentSpares } from './segment-spares.js';
 
 export const CLEAN_SHUTDOWN_FILE = '.samsa-clean-shutdown';
@@ -72,6 +73,10 @@ export class LogDirectory {
     this.configFor = options.configFor ?? (() => DEFAULT_LOG_CONFIG);
     this.pageCacheBudget = options.pageCacheBudget;
     this.fs.mkdir(this.root);
+    // Partition directories whose deletion a crash cut short (PartitionLog.deleteAll).
+    for (const name of this.fs.readdir(this.root)) {
+      if (name.endsWith(DELETED_DIRECTORY_SUFFIX)) this.fs.rmdir(path.join(this.root, name));
+    }
     const spareBytes = options.segmentSpareBytes ?? 0;
     // SegmentSpares removes leftovers itself; with spares off since, they are removed here.
     if (spareBytes <= 0) removeLeftoverSpares(this.fs, this.root);

@@ -34,6 +34,8 @@ export interface LogFileSystem {
   closeInBackground?(fd: number): void;
   /** Unlinks on the thread pool (the blocks of a closed file are freed by it), ignoring errors. */
   unlinkInBackground?(path: string): void;
+  /** Removes a directory and everything in it on the thread pool, ignoring errors. */
+  rmdirInBackground?(path: string): void;
   size(fd: number): number;
   /** Writes all of `bytes` at `position`. */
   write(fd: number, bytes: Uint8Array, position: number): void;
@@ -75,6 +77,7 @@ export const nodeFileSystem: LogFileSystem = {
   createInBackground: (path, done) => fs.open(path, 'w+', (error, fd) => done(error, fd)),
   closeInBackground: (fd) => fs.close(fd, () => {}),
   unlinkInBackground: (path) => fs.rm(path, { force: true }, () => {}),
+  rmdirInBackground: (path) => fs.rm(path, { recursive: true, force: true }, () => {}),
   size: (fd) => fs.fstatSync(fd).size,
   write: nativeAddon?.writeAt ?? writeWithNode,
   read: (fd, target, position, length) => fs.readSync(fd, target, 0, length, position),

@@ -14,6 +14,7 @@
  * offset in place (and, for LogAppendTime, its max timestamp and CRC), and write the bytes as
  * they came: records are never decoded here. Compaction is the one path that decodes records.
  */
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { KafkaError } from '../protocol/kafka-error.js';
@@ -54,6 +55,8 @@ export const WRITE_BEHIND_STEP_BYTES = 4 * 1024 * 1024;
 const READ_AHEAD_BYTES = 4 * 1024 * 1024;
 /** Disk blocks kept allocated ahead of the end of a segment written fast (write-behind.ts, "Preallocation"). */
 const PREALLOCATE_BYTES = 64 * 1024 * 1024;
+/** A deleted partition directory until the thread pool has removed it (deleteAll). */
+export const DELETED_DIRECTORY_SUFFIX = '-delete';
 /** Bytes of closed segments one compaction pass reads at most (oldest first). */
 export const COMPACTION_PASS_BYTES_MAX = 256 * 1024 * 1024;
 
@@ -447,13 +450,23 @@ export class PartitionLog {
     }
   }
 
-  /** Deletes the whole partition directory (DeleteTopics). */
+  /**
+   * Deletes the whole partition directory (DeleteTopics). As for a segment (segment.ts, delete),
+   * it is renamed to `<directory>.<random>-delete` here, which no partition directory matches,
+   * and removed on the thread pool; one a crash left is removed when the log directory opens.
+   */
   deleteAll(): void {
     for (const segment of this.segments) segment.close(false);
     // Emptied in place: storing a new (empty, small-integer) array would change what V8 knows of
     // this field and throw away the optimized append code of every other log.
     this.segments.length = 0;
-    this.fs.rmdir(this.directory);
+    if (!this.fs.rmdirInBackground) {
+      this.fs.rmdir(this.directory);
+      return;
+    }
+    const doomed = `${this.directory}.${randomBytes(6).toString('hex')}${DELETED_DIRECTORY_SUFFIX}`;
+    this.fs.rename(this.directory, doomed);
+    this.fs.rmdirInBackground(doomed);
   }
 
   // ---- internals ----------------------------------------------------------------------------

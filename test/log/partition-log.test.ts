@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -109,6 +109,26 @@ describe('PartitionLog settings and on-disk format', () => {
     expect(reopened.logStartOffset).toBe(8);
     expect(reopened.logEndOffset).toBe(12);
     reopened.close();
+  });
+
+  it('a deleted topic partition is renamed away at once and removed off the thread; one a crash left is removed at open', async () => {
+    const root = temporaryDirectory();
+    const logs = new LogDirectory({ root });
+    const log = logs.getOrCreate('gone', 0);
+    await log.append(await kafkajsBatch([{ key: null, value: Buffer.alloc(100, 1) }]));
+    logs.getOrCreate('kept', 0);
+    logs.delete('gone', 0);
+    expect(readdirSync(root).filter((name) => name.startsWith('gone'))).not.toContain('gone-0');
+    for (let i = 0; i < 200 && readdirSync(root).some((name) => name.startsWith('gone')); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(readdirSync(root).filter((name) => name.startsWith('gone'))).toEqual([]);
+    await logs.close();
+    // A removal a crash cut short.
+    mkdirSync(path.join(root, 'old-3.0a1b2c3d4e5f-delete'));
+    writeFileSync(path.join(root, 'old-3.0a1b2c3d4e5f-delete', '00000000000000000000.log'), 'x');
+    const reopened = new LogDirectory({ root });
+    expect(readdirSync(root).filter((name) => name.endsWith('-delete'))).toEqual([]);
+    expect(reopened.entries().map(([name]) => name)).toEqual(['kept-0']);
+    await reopened.close();
   });
 
   it('segment.ms rolls the active segment once its first append is that old, never an empty one', async () => {
