@@ -128,8 +128,10 @@ export class LogDirectory {
 
   delete(topic: string, partition: number): void {
     const name = `${topic}-${partition}`;
-    this.logs.get(name)?.deleteAll();
+    const log = this.logs.get(name);
+    // Out of the map whatever the deletion does: a log without segments must not be used again.
     this.logs.delete(name);
+    log?.deleteAll();
   }
 
   entries(): [string, PartitionLog][] {

@@ -55,6 +55,8 @@ export const WRITE_BEHIND_STEP_BYTES = 4 * 1024 * 1024;
 const READ_AHEAD_BYTES = 4 * 1024 * 1024;
 /** Disk blocks kept allocated ahead of the end of a segment written fast (write-behind.ts, "Preallocation"). */
 const PREALLOCATE_BYTES = 64 * 1024 * 1024;
+/** A segment on a spare that filled at this rate or faster (4 MiB/s, what finds a new segment fast) rolls onto the next spare. */
+const SPARE_ROLL_BYTES_PER_MS = (4 * 1024 * 1024) / 1000;
 /** A deleted partition directory until the thread pool has removed it (deleteAll). */
 export const DELETED_DIRECTORY_SUFFIX = '-delete';
 /** Bytes of closed segments one compaction pass reads at most (oldest first). */
@@ -301,10 +303,10 @@ export class PartitionLog {
    * device's queue of writeback (the cache flush they end with): 0.3-1.5 s without answering
    * any request, every log.segment.bytes under load (docs/log.md, "Page cache").
    */
-  roll(): void {
+  roll(spareWanted = false): void {
     if (this.activeSegment.isEmpty()) return;
-    // A partition found fast rolls onto the ready spare (segment-spares.ts): nothing to create or copy.
-    const spare = this.activeSegment.onSpare && this.spares?.bytes === this.config.segmentBytes ? this.spares.take() : undefined;
+    // A partition still written fast rolls onto the ready spare (segment-spares.ts): nothing to create or copy.
+    const spare = spareWanted && this.spares?.bytes === this.config.segmentBytes ? this.spares.take() : undefined;
     try {
       this.segments.push(Segment.create(this.directory, this.logEndOffset, this.fs, this.segmentOptions(), spare));
       this.directoryUnsynced = true;
@@ -465,7 +467,12 @@ export class PartitionLog {
       return;
     }
     const doomed = `${this.directory}.${randomBytes(6).toString('hex')}${DELETED_DIRECTORY_SUFFIX}`;
-    this.fs.rename(this.directory, doomed);
+    try {
+      this.fs.rename(this.directory, doomed);
+    } catch {
+      this.fs.rmdir(this.directory);
+      return;
+    }
     this.fs.rmdirInBackground(doomed);
   }
 
@@ -504,7 +511,11 @@ export class PartitionLog {
     if (active.isEmpty()) return;
     const full = active.sizeBytes + incomingBytes > this.config.segmentBytes;
     const old = active.firstAppendMs !== undefined && nowMs - active.firstAppendMs >= this.config.segmentMs;
-    if (full || old) this.roll();
+    if (!full && !old) return;
+    // Onto a spare only if the segment on one filled up at a fast rate still (a partition that
+    // slowed down has its next segment watched again, as any new one).
+    const fast = full && active.onSpare && active.firstAppendMs !== undefined && active.sizeBytes >= (nowMs - active.firstAppendMs) * SPARE_ROLL_BYTES_PER_MS;
+    this.roll(fast);
   }
 
   /**

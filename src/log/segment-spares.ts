@@ -259,9 +259,11 @@ export class SegmentSpares {
     this.unlinkQuietly(state.path);
   }
 
+  /** On the thread pool where it can: the last close of a removed spare frees its blocks. */
   private closeQuietly(fd: number): void {
     try {
-      this.options.fs.close(fd);
+      if (this.options.fs.closeInBackground) this.options.fs.closeInBackground(fd);
+      else this.options.fs.close(fd);
     } catch {
       // Nothing to do: the fd is gone either way.
     }

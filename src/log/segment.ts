@@ -340,7 +340,12 @@ export class Segment {
       if (!this.fs.unlinkInBackground) {
         this.fs.unlink(file);
       } else if (this.fs.exists(file)) {
-        this.fs.rename(file, `${file}${DELETED_SUFFIX}`);
+        try {
+          this.fs.rename(file, `${file}${DELETED_SUFFIX}`);
+        } catch {
+          this.fs.unlink(file);
+          continue;
+        }
         this.fs.unlinkInBackground(`${file}${DELETED_SUFFIX}`);
       }
     }

@@ -88,13 +88,21 @@ describe('PartitionLog settings and on-disk format', () => {
     const batches = await Promise.all(Array.from({ length: 12 }, (_, i) => kafkajsBatch([{ key: null, value: Buffer.alloc(1000, i) }])));
     const batch = batches[0]!;
     const unlinkedOnThisThread: string[] = [];
-    const fileSystem: LogFileSystem = { ...nodeFileSystem, unlink: (file) => (unlinkedOnThisThread.push(file), nodeFileSystem.unlink(file)) };
+    const renamed: string[] = [];
+    const fileSystem: LogFileSystem = {
+      ...nodeFileSystem,
+      unlink: (file) => (unlinkedOnThisThread.push(file), nodeFileSystem.unlink(file)),
+      rename: (from, to) => (renamed.push(`${path.basename(from)} -> ${path.basename(to)}`), nodeFileSystem.rename(from, to)),
+    };
     const log = new PartitionLog({ directory, config: config({ segmentBytes: 4 * batch.byteLength, retentionBytes: 1 }), fs: fileSystem });
     for (const each of batches) await log.append(each);
     const logFiles = (): string[] => readdirSync(directory).filter((name) => name.endsWith('.log')).sort();
     expect(logFiles()).toHaveLength(3);
     log.setHighWatermark(12);
+    await log.flush(); // the index files exist too
+    renamed.length = 0;
     expect(log.applyRetention()).toBe(2);
+    expect(renamed).toEqual(['0', '4'].flatMap((base) => ['.log', '.index', '.timeindex'].map((suffix) => `${base.padStart(20, '0')}${suffix} -> ${base.padStart(20, '0')}${suffix}.deleted`)));
     // The segment names are gone at once; the files themselves go on the thread pool.
     expect(logFiles()).toEqual(['00000000000000000008.log']);
     for (let i = 0; i < 200 && readdirSync(directory).some((name) => name.endsWith('.deleted')); i++) await new Promise((resolve) => setTimeout(resolve, 5));
@@ -119,8 +127,14 @@ describe('PartitionLog settings and on-disk format', () => {
     logs.getOrCreate('kept', 0);
     logs.delete('gone', 0);
     expect(readdirSync(root).filter((name) => name.startsWith('gone'))).not.toContain('gone-0');
-    for (let i = 0; i < 200 && readdirSync(root).some((name) => name.startsWith('gone')); i++) await new Promise((resolve) => setTimeout(resolve, 5));
-    expect(readdirSync(root).filter((name) => name.startsWith('gone'))).toEqual([]);
+    // Created again at once, while the old directory is being removed: the new one is untouched.
+    const again = logs.getOrCreate('gone', 0);
+    await again.append(await kafkajsBatch([{ key: null, value: Buffer.alloc(100, 2) }]));
+    for (let i = 0; i < 200 && readdirSync(root).some((name) => name.endsWith('-delete')); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(readdirSync(root).filter((name) => name.startsWith('gone'))).toEqual(['gone-0']);
+    expect(again.logEndOffset).toBe(1);
+    expect(readdirSync(path.join(root, 'gone-0')).filter((name) => name.endsWith('.log'))).toEqual(['00000000000000000000.log']);
+    logs.delete('gone', 0);
     await logs.close();
     // A removal a crash cut short.
     mkdirSync(path.join(root, 'old-3.0a1b2c3d4e5f-delete'));

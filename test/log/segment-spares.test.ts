@@ -38,6 +38,7 @@ function heldAllocations(): { fs: LogFileSystem; calls: [string, number, number]
       // Synchronous creation and removal: the state machine's steps in order, call by call.
       createInBackground: undefined,
       unlinkInBackground: undefined,
+      closeInBackground: undefined,
       preallocate: (fd, position, length, done) => {
         calls.push([`fd${fd}`, position, length]);
         held.push(done);
@@ -254,6 +255,28 @@ describe('segments found fast move onto the spare (real files, native addon)', (
     const reopened = new PartitionLog({ directory, config });
     expect(reopened.logEndOffset).toBe(perSegment + 1);
     reopened.close();
+    spares.close();
+  });
+
+  it('a partition on a spare that filled its segment slowly rolls onto a new file, watched again', async () => {
+    const root = diskDirectory();
+    let now = Date.now();
+    const spares = await readyFast(root, () => now);
+    const directory = path.join(root, 'slowed-0');
+    const log = new PartitionLog({ directory, config, spares, now: () => now });
+    for (let i = 0; i < 50; i++) await log.append(batch); // fast at first: moved onto spare 0
+    expect(spares.holderCount).toBe(1);
+    await until(() => spares.status === 'ready');
+    const spareInode = fs.statSync(path.join(root, `${SPARE_FILE_PREFIX}1`)).ino;
+    const perSegment = Math.floor((16 * MiB) / batch.byteLength);
+    now += 3_600_000; // then an hour for the rest of the segment: well under 4 MiB/s
+    for (let i = 50; i <= perSegment; i++) await log.append(batch);
+    const files = segmentFiles(directory);
+    expect(files).toHaveLength(2);
+    expect(fs.statSync(path.join(directory, files[1]!)).ino).not.toBe(spareInode);
+    expect(spares.status).toBe('ready'); // not taken
+    log.close();
+    await settled();
     spares.close();
   });
 
