@@ -64,6 +64,10 @@ export class LogDirectory {
   private readonly pageCacheBudget: PageCacheBudget | undefined;
   private readonly logs = new Map<string, PartitionLog>();
   private readonly spares: SegmentSpares | undefined;
+  /** The background checkpoint writes, one after another (checkpointInBackground). */
+  private checkpointWrites: Promise<void> = Promise.resolve();
+  /** A background checkpoint queued and not started yet, which a new call joins. */
+  private checkpointQueued: Promise<void> | undefined;
 
   constructor(options: LogDirectoryOptions) {
     this.root = options.root;
@@ -138,8 +142,42 @@ export class LogDirectory {
     return [...this.logs.entries()];
   }
 
-  /** Writes both checkpoint files from the logs' current recovery points and start offsets. */
+  /**
+   * Writes both checkpoint files from the logs' current recovery points and start offsets, on
+   * this thread (a clean stop, after the background writes: close()).
+   */
   checkpoint(): void {
+    const { recovery, starts } = this.checkpointTexts();
+    this.fs.writeFileAtomic(path.join(this.root, RECOVERY_CHECKPOINT_FILE), recovery);
+    this.fs.writeFileAtomic(path.join(this.root, LOG_START_CHECKPOINT_FILE), starts);
+  }
+
+  /**
+   * The same on the thread pool (the periodic checkpoint, DeleteRecords): each file's fsync and
+   * its directory's wait for the device, 0.1-0.6 s under load here, which the broker's event loop
+   * must not (docs/log.md, "Spare segments"). Writes are serialized, one after another, each
+   * taking the offsets when it starts; a call while one is queued joins it. Resolves once the
+   * files are durable.
+   */
+  checkpointInBackground(): Promise<void> {
+    const write = this.fs.writeFileAtomicInBackground?.bind(this.fs);
+    if (!write) {
+      this.checkpoint();
+      return Promise.resolve();
+    }
+    if (this.checkpointQueued) return this.checkpointQueued;
+    const queued = this.checkpointWrites.then(async () => {
+      if (this.checkpointQueued === queued) this.checkpointQueued = undefined;
+      const { recovery, starts } = this.checkpointTexts();
+      await write(path.join(this.root, RECOVERY_CHECKPOINT_FILE), recovery);
+      await write(path.join(this.root, LOG_START_CHECKPOINT_FILE), starts);
+    });
+    this.checkpointQueued = queued;
+    this.checkpointWrites = queued.catch(() => undefined);
+    return queued;
+  }
+
+  private checkpointTexts(): { recovery: Uint8Array; starts: Uint8Array } {
     const recovery: string[] = [];
     const starts: string[] = [];
     for (const [name, log] of this.logs) {
@@ -147,8 +185,8 @@ export class LogDirectory {
       recovery.push(`${match[1]} ${match[2]} ${log.recoveryPoint}`);
       starts.push(`${match[1]} ${match[2]} ${log.logStartOffset}`);
     }
-    this.writeCheckpoint(RECOVERY_CHECKPOINT_FILE, recovery);
-    this.writeCheckpoint(LOG_START_CHECKPOINT_FILE, starts);
+    const text = (lines: string[]): Uint8Array => new TextEncoder().encode(['0', String(lines.length), ...lines, ''].join('\n'));
+    return { recovery: text(recovery), starts: text(starts) };
   }
 
   /**
@@ -158,6 +196,7 @@ export class LogDirectory {
    */
   async close(): Promise<void> {
     const flushed = await Promise.all([...this.logs.values()].map((log) => log.flush().then(() => true, () => false)));
+    await this.checkpointWrites; // a background write finishing after this one would undo it
     this.checkpoint();
     for (const log of this.logs.values()) log.close();
     this.spares?.close();
@@ -183,8 +222,4 @@ export class LogDirectory {
     return entries;
   }
 
-  private writeCheckpoint(file: string, lines: string[]): void {
-    const text = ['0', String(lines.length), ...lines, ''].join('\n');
-    this.fs.writeFileAtomic(path.join(this.root, file), new TextEncoder().encode(text));
-  }
 }

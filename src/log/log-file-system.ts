@@ -61,6 +61,11 @@ export interface LogFileSystem {
   releaseAllocation?: PageCacheCall;
   exists(path: string): boolean;
   readFile(path: string): Uint8Array;
+  /**
+   * writeFileAtomic on the thread pool (temp file `<path>.bg.tmp`), for periodic writes that the
+   * caller's thread should not wait for: each fsync waits for the device. Absent: writeFileAtomic.
+   */
+  writeFileAtomicInBackground?(path: string, bytes: Uint8Array): Promise<void>;
   /** Writes a whole small file atomically: temp file, fsync, rename, fsync of the directory. */
   writeFileAtomic(path: string, bytes: Uint8Array): void;
   rename(from: string, to: string): void;
@@ -104,6 +109,23 @@ export const nodeFileSystem: LogFileSystem = {
     }
     fs.renameSync(temporary, path);
     nodeFileSystem.fsyncDirectory(path.slice(0, path.lastIndexOf('/')) || '/');
+  },
+  async writeFileAtomicInBackground(path, bytes) {
+    const temporary = `${path}.bg.tmp`;
+    const file = await fs.promises.open(temporary, 'w');
+    try {
+      await file.writeFile(bytes);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await fs.promises.rename(temporary, path);
+    const directory = await fs.promises.open(path.slice(0, path.lastIndexOf('/')) || '/', 'r');
+    try {
+      await directory.sync();
+    } finally {
+      await directory.close();
+    }
   },
   rename: (from, to) => fs.renameSync(from, to),
   unlink: (path) => fs.rmSync(path, { force: true }),

@@ -16,12 +16,9 @@ export class LogMaintenance {
   constructor(private readonly logs: LogDirectory, private readonly log: Logger) {}
 
   start(): void {
+    // On the thread pool: the fsyncs must not stop the broker's event loop.
     this.timer = setInterval(() => {
-      try {
-        this.logs.checkpoint();
-      } catch (error) {
-        this.log.error({ err: error }, 'log checkpoint failed');
-      }
+      this.logs.checkpointInBackground().catch((error: unknown) => this.log.error({ err: error }, 'log checkpoint failed'));
     }, CHECKPOINT_INTERVAL_MS);
     this.timer.unref();
   }

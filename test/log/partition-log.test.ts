@@ -145,6 +145,35 @@ describe('PartitionLog settings and on-disk format', () => {
     await reopened.close();
   });
 
+  it('checkpoints in the background: off the thread, one write after another, a call while one is queued joins it, close waits for them', async () => {
+    const root = temporaryDirectory();
+    const onThisThread: string[] = [];
+    const fileSystem: LogFileSystem = {
+      ...nodeFileSystem,
+      // The root's files only (a segment's flush writes its index files this way too).
+      writeFileAtomic: (file, bytes) => (path.dirname(file) === root && onThisThread.push(path.basename(file)), nodeFileSystem.writeFileAtomic(file, bytes)),
+    };
+    const logs = new LogDirectory({ root, fs: fileSystem });
+    const log = logs.getOrCreate('t', 0);
+    await log.append(await kafkajsBatch([{ key: null, value: Buffer.alloc(10) }]));
+    await log.flush();
+    const first = logs.checkpointInBackground();
+    const second = logs.checkpointInBackground(); // queued behind the first
+    const third = logs.checkpointInBackground(); // joins the second
+    expect(third).toBe(second);
+    await log.append(await kafkajsBatch([{ key: null, value: Buffer.alloc(10) }]));
+    await log.flush();
+    await Promise.all([first, second, third]);
+    await logs.checkpointInBackground();
+    expect(onThisThread).toEqual([]);
+    expect(readFileSync(path.join(root, 'recovery-point-offset-checkpoint'), 'utf8')).toBe('0\n1\nt 0 2\n');
+    expect(readFileSync(path.join(root, 'log-start-offset-checkpoint'), 'utf8')).toBe('0\n1\nt 0 0\n');
+    const pending = logs.checkpointInBackground();
+    await logs.close(); // after the background write, then its own on this thread
+    await pending;
+    expect(onThisThread).toEqual(['recovery-point-offset-checkpoint', 'log-start-offset-checkpoint', '.samsa-clean-shutdown']);
+  });
+
   it('segment.ms rolls the active segment once its first append is that old, never an empty one', async () => {
     let now = 1_000_000;
     const directory = path.join(temporaryDirectory(), 't-0');

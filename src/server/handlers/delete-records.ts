@@ -44,7 +44,7 @@ export const deleteRecordsHandler = defineHandler<DeleteRecordsRequest, DeleteRe
       // A failed checkpoint is logged and the answer stands: the start offsets are checkpointed
       // again every minute and at a clean stop.
       try {
-        context.cluster.logs.checkpoint();
+        await context.cluster.logs.checkpointInBackground();
       } catch (error) {
         context.log.error({ err: error }, 'checkpoint after DeleteRecords failed');
       }
