@@ -19,6 +19,16 @@ function writeWithNode(fd: number, bytes: Uint8Array, position: number): void {
   }
 }
 
+/**
+ * Removals on the thread pool run one at a time: freeing a large file's blocks may wait seconds
+ * for the device (discards behind other discards), and the pool's four threads also serve fsync,
+ * writeback and reads ahead, which must not all wait behind removals.
+ */
+let removals: Promise<void> = Promise.resolve();
+function queueRemoval(op: (done: () => void) => void): void {
+  removals = removals.then(() => new Promise<void>((resolve) => op(resolve)));
+}
+
 export interface LogFileSystem {
   open(path: string, flags: 'r+' | 'w+' | 'a+' | 'r'): number;
   close(fd: number): void;
@@ -29,7 +39,8 @@ export interface LogFileSystem {
   createInBackground?(path: string, done: (error: Error | null, fd: number) => void): void;
   /**
    * Closes on the thread pool: the last close of a file already unlinked or renamed over frees
-   * its blocks, which on a file system mounted with `discard` waits for the device.
+   * its blocks, which on a file system mounted with `discard` waits for the device. Removals
+   * (this, unlinkInBackground, rmdirInBackground) run one at a time.
    */
   closeInBackground?(fd: number): void;
   /** Unlinks on the thread pool (the blocks of a closed file are freed by it), ignoring errors. */
@@ -80,9 +91,9 @@ export const nodeFileSystem: LogFileSystem = {
   open: (path, flags) => fs.openSync(path, flags),
   close: (fd) => fs.closeSync(fd),
   createInBackground: (path, done) => fs.open(path, 'w+', (error, fd) => done(error, fd)),
-  closeInBackground: (fd) => fs.close(fd, () => {}),
-  unlinkInBackground: (path) => fs.rm(path, { force: true }, () => {}),
-  rmdirInBackground: (path) => fs.rm(path, { recursive: true, force: true }, () => {}),
+  closeInBackground: (fd) => queueRemoval((done) => fs.close(fd, () => done())),
+  unlinkInBackground: (path) => queueRemoval((done) => fs.rm(path, { force: true }, () => done())),
+  rmdirInBackground: (path) => queueRemoval((done) => fs.rm(path, { recursive: true, force: true }, () => done())),
   size: (fd) => fs.fstatSync(fd).size,
   write: nativeAddon?.writeAt ?? writeWithNode,
   read: (fd, target, position, length) => fs.readSync(fd, target, 0, length, position),

@@ -141,6 +141,9 @@ export class Cluster {
       this.allRegistered = resolve;
       this.startFailed = reject;
     });
+    // A broker may fail to start while later ones are still being spawned, before anything
+    // awaits this: the rejection is handled below, not an unhandled one meanwhile.
+    registered.catch(() => undefined);
     const moduleUrl = new URL(`./broker-actor${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
     for (let nodeId = 0; nodeId < this.options.brokerCount; nodeId++) {
       const args: BrokerActorArgs = {
