@@ -87,6 +87,18 @@ export interface LogFileSystem {
   fsyncDirectory(path: string): void;
 }
 
+/** Closes a file that is going away: on the thread pool where the file system can (closeInBackground), else at once. */
+export function closeGoingAway(fileSystem: LogFileSystem, fd: number): void {
+  if (fileSystem.closeInBackground) fileSystem.closeInBackground(fd);
+  else fileSystem.close(fd);
+}
+
+/** Unlinks a closed file on the thread pool where the file system can (unlinkInBackground), else at once. */
+export function unlinkGoingAway(fileSystem: LogFileSystem, file: string): void {
+  if (fileSystem.unlinkInBackground) fileSystem.unlinkInBackground(file);
+  else fileSystem.unlink(file);
+}
+
 export const nodeFileSystem: LogFileSystem = {
   open: (path, flags) => fs.openSync(path, flags),
   close: (fd) => fs.closeSync(fd),

@@ -27,7 +27,7 @@
  */
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { LogFileSystem } from './log-file-system.js';
+import { closeGoingAway, unlinkGoingAway, type LogFileSystem } from './log-file-system.js';
 
 /** Not `<name>-<digits>`: never taken for a partition directory (log-directory.ts). */
 export const SPARE_FILE_PREFIX = '.samsa-segment-spare.';
@@ -262,8 +262,7 @@ export class SegmentSpares {
   /** On the thread pool where it can: the last close of a removed spare frees its blocks. */
   private closeQuietly(fd: number): void {
     try {
-      if (this.options.fs.closeInBackground) this.options.fs.closeInBackground(fd);
-      else this.options.fs.close(fd);
+      closeGoingAway(this.options.fs, fd);
     } catch {
       // Nothing to do: the fd is gone either way.
     }
@@ -272,8 +271,7 @@ export class SegmentSpares {
   /** On the thread pool where it can: unlinking a spare frees its blocks (a discard, with that mount option). */
   private unlinkQuietly(file: string): void {
     try {
-      if (this.options.fs.unlinkInBackground) this.options.fs.unlinkInBackground(file);
-      else this.options.fs.unlink(file);
+      unlinkGoingAway(this.options.fs, file);
     } catch {
       // Removed at the next open.
     }

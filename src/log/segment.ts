@@ -11,7 +11,7 @@
 import path from 'node:path';
 import { dataPathBuffers } from '../protocol/buffer-pool.js';
 import { KafkaError } from '../protocol/kafka-error.js';
-import type { LogFileSystem } from './log-file-system.js';
+import { closeGoingAway, type LogFileSystem } from './log-file-system.js';
 import { OFFSET_INDEX_ENTRY_BYTES, OffsetIndex } from './offset-index.js';
 import { BATCH_HEADER_BYTES, baseOffsetAt, batchSizeAt, crcMatches, lastOffsetDeltaAt, lastOffsetOf, maxTimestampAt, readBatchHeader, type BatchHeader } from './record-batch.js';
 import type { SegmentSpares, SpareFile } from './segment-spares.js';
@@ -324,7 +324,7 @@ export class Segment {
   close(trim = true): void {
     this.sequentialReads.reset();
     const fd = this.fd;
-    this.writeBehind.close(() => (trim ? this.fs.close(fd) : this.closeInBackground(fd)), trim);
+    this.writeBehind.close(() => (trim ? this.fs.close(fd) : closeGoingAway(this.fs, fd)), trim);
   }
 
   /**
@@ -349,11 +349,6 @@ export class Segment {
         this.fs.unlinkInBackground(`${file}${DELETED_SUFFIX}`);
       }
     }
-  }
-
-  private closeInBackground(fd: number): void {
-    if (this.fs.closeInBackground) this.fs.closeInBackground(fd);
-    else this.fs.close(fd);
   }
 
   /**
@@ -413,7 +408,7 @@ export class Segment {
     this.writeBehind.appended(this.sizeBytes);
     // The old file was renamed over: its last close frees its blocks (a discard, on this
     // machine's file system), so it closes on the thread pool.
-    old.close(() => this.closeInBackground(oldFd), false);
+    old.close(() => closeGoingAway(this.fs, oldFd), false);
   }
 
   /**
