@@ -98,7 +98,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KafkaConnection } from '../src/client/kafka-connection.js';
 import { defaultPageCacheMaxBytes } from '../src/server/broker-config.js';
-import type { CreateTopicsResponse } from '../src/protocol/generated/messages/index.js';
+import type { CreateTopicsResponse, DeleteTopicsResponse } from '../src/protocol/generated/messages/index.js';
 import { BenchWorker, withTimeout } from './bench-worker.js';
 import { printProfile, summarizeProfiles } from './broker-workers/cpu-profile.js';
 import type {
@@ -127,6 +127,7 @@ const GLOBAL_TIMEOUT_MS = Number(process.env.SAMSA_BENCH_TIMEOUT_MS ?? 300_000);
 const PROFILE_TOP = Number(process.env.SAMSA_BENCH_PROFILE_TOP ?? 25);
 const TRACE = process.env.SAMSA_BENCH_TRACE === '1';
 const CONSUME_PASSES = Number(process.env.SAMSA_BENCH_CONSUME_PASSES ?? 3);
+const CONSUME_PARTITION_MAX_BYTES = Number(process.env.SAMSA_BENCH_CONSUME_PARTITION_MAX_BYTES ?? 2 ** 20);
 if (!(Number.isInteger(CONSUME_PASSES) && CONSUME_PASSES >= 1 && CONSUME_PASSES <= 20)) throw new Error(`SAMSA_BENCH_CONSUME_PASSES must be an integer in [1, 20], got ${process.env.SAMSA_BENCH_CONSUME_PASSES}`);
 const PEAK_ENV = new Map<number, string>([[100, 'SAMSA_BENCH_PEAK_100B'], [1024, 'SAMSA_BENCH_PEAK_1KIB']]);
 const PEAK_GIVEN = new Map<number, number>([...PEAK_ENV].map(([valueBytes, name]) => [valueBytes, Number(process.env[name] ?? 0)]));
@@ -200,11 +201,18 @@ const FILL_CACHE_GROWTH_BYTES = 3e9;
 /** The broker's page-cache budget (samsa.log.page.cache.max.bytes), as overridden or by default. */
 const PAGE_CACHE_BUDGET = Number(BROKER_OVERRIDES.find((o) => o.startsWith('samsa.log.page.cache.max.bytes='))?.split('=')[1] ?? defaultPageCacheMaxBytes(os.totalmem()));
 /**
- * Fill + 12 produce cases (at most PRODUCE_WIRE_BYTES_MAX each) + the two peak searches and the
- * latency cases (~35 GB at this machine's rates), all kept until the end: the disk in use grew by
- * 60-61 GB over whole runs here (session 15, `df` every 3 s), with or without spare segments.
+ * The topics of finished cases are deleted (reclaimDisk) before each fill, and before any case
+ * that finds less than RECLAIM_BELOW_BYTES free. The most one stretch between two checks writes:
+ * a fill (<= 15 rounds of 1 s) or a peak-search step (3 s) at the fastest rates seen here,
+ * ~2.2 GB/s. Without deleting, whole runs grew the disk in use by 60-61 GB at session 15's rates
+ * and ran out of 80 GB at session 16's (1 KiB peak search at 1.3-1.6 GB/s).
  */
-const FREE_BYTES_NEEDED = 4e9 + 62e9 * Math.min(1, SCALE);
+const RECLAIM_BELOW_BYTES = 36e9;
+const FREE_BYTES_NEEDED = 40e9;
+/** After deleting, the free space counts as settled once it grew by less than this in RECLAIM_POLL_MS (the file system frees blocks in the background). */
+const RECLAIM_SETTLED_BYTES = 256e6;
+const RECLAIM_POLL_MS = 500;
+const RECLAIM_WAIT_MAX_MS = 120_000;
 const BROKER_START_TIMEOUT_MS = 15_000;
 const BROKER_STOP_TIMEOUT_MS = 30_000;
 
@@ -233,22 +241,38 @@ interface Broker {
   child: ChildProcess;
   ports: number[];
   stderr: string;
+  /** The broker threads' periodic log checkpoints (epoch ms, duration), from their debug log lines. */
+  checkpoints: { startedAt: number; ms: number }[];
   exited: Promise<number | null>;
 }
 
 function startBrokerOnce(basePort: number): Promise<Broker> {
   const args = [...BROKER_NODE_ARGS, BIN, 'start', '--data-dir', path.join(dataDir, 'data'), '--port', String(basePort), '--brokers', String(BROKERS), '--host', HOST, ...BROKER_OVERRIDES.flatMap((setting) => ['--override', setting])];
-  const child = spawn(process.execPath, args, { env: { ...process.env, SAMSA_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // debug: the periodic checkpoints' log lines (LogMaintenance), to see which cases they overlap; nothing on the data path logs at debug.
+  const child = spawn(process.execPath, args, { env: { ...process.env, SAMSA_LOG_LEVEL: 'debug' }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => {
     children.delete(child);
     resolve(code);
   }));
-  const broker: Broker = { child, ports: [], stderr: '', exited };
+  const broker: Broker = { child, ports: [], stderr: '', checkpoints: [], exited };
   let stdout = '';
+  let partialLine = '';
   child.stderr!.on('data', (chunk: Buffer) => {
-    broker.stderr += chunk.toString();
+    const text = chunk.toString();
+    broker.stderr += text;
     if (broker.stderr.length > 64 * KiB) broker.stderr = broker.stderr.slice(-32 * KiB);
+    const lines = (partialLine + text).split('\n');
+    partialLine = lines.pop()!.slice(-64 * KiB);
+    for (const line of lines) {
+      if (!line.includes('"log checkpoint written"')) continue;
+      try {
+        const { startedAt, ms } = JSON.parse(line) as { startedAt: number; ms: number };
+        broker.checkpoints.push({ startedAt, ms });
+      } catch {
+        // not a log line
+      }
+    }
   });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -385,7 +409,7 @@ async function main(): Promise<void> {
 
   const stat = fs.statfsSync(dataDir);
   const free = stat.bavail * stat.bsize;
-  if (free < FREE_BYTES_NEEDED) throw new Error(`need ${(FREE_BYTES_NEEDED / 1e9).toFixed(0)} GB free under ${os.tmpdir()} (everything written stays until the end), have ${(free / 1e9).toFixed(0)} GB`);
+  if (free < FREE_BYTES_NEEDED) throw new Error(`need ${(FREE_BYTES_NEEDED / 1e9).toFixed(0)} GB free under ${os.tmpdir()}, have ${(free / 1e9).toFixed(0)} GB`);
   const busyBefore = machineBusyTicks();
   await new Promise((resolve) => setTimeout(resolve, 1000));
   const busyCoresBefore = (machineBusyTicks() - busyBefore) / ticks;
@@ -401,6 +425,41 @@ async function main(): Promise<void> {
   const targetsOf = (): Target[] => broker.ports.map((port, partition) => ({ partition, port }));
   const dirtyGB = (): string => (pageCacheState().dirtyBytes / 1e9).toFixed(2);
 
+  /** Topics no case reads any more: deleted by the next reclaimDisk. */
+  const finishedTopics: string[] = [];
+  const freeBytes = (): number => {
+    const stat = fs.statfsSync(dataDir);
+    return stat.bavail * stat.bsize;
+  };
+  /**
+   * Unmeasured: deletes the topics of finished cases (DeleteTopics), then waits until the broker
+   * has removed their directories and the free space has stopped growing, so that no removal
+   * overlaps a measured case. `always`: whatever the free space (before a fill, which then brings
+   * the page cache back to its steady state).
+   */
+  const reclaimDisk = async (label: string, always: boolean): Promise<void> => {
+    const before = freeBytes();
+    if (finishedTopics.length === 0 || (!always && before >= RECLAIM_BELOW_BYTES)) return;
+    const started = now();
+    const topicNames = finishedTopics.splice(0);
+    const response = await setup.request<DeleteTopicsResponse>(20, 4, { topicNames, timeoutMs: 30_000 });
+    const failed = response.responses.filter((result) => result.errorCode !== 0);
+    if (failed.length > 0) throw new Error(`DeleteTopics: ${failed.map((result) => `${result.name} error ${result.errorCode}`).join(', ')}`);
+    const removing = (): boolean => fs.readdirSync(path.join(dataDir, 'data'), { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .some((entry) => fs.readdirSync(path.join(dataDir, 'data', entry.name)).some((name) => name.endsWith('-delete') || topicNames.some((topic) => name.startsWith(`${topic}-`))));
+    let free = freeBytes();
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, RECLAIM_POLL_MS));
+      const next = freeBytes();
+      const settled = !removing() && next - free < RECLAIM_SETTLED_BYTES;
+      free = next;
+      if (settled) break;
+      if (now() - started > RECLAIM_WAIT_MAX_MS) throw new Error(`reclaiming disk ${label}: the deleted topics' files were not removed within ${RECLAIM_WAIT_MAX_MS / 1000} s`);
+    }
+    console.log(`\n[reclaim ${label}] deleted ${topicNames.length} topics of finished cases: free ${(before / 1e9).toFixed(0)} -> ${(free / 1e9).toFixed(0)} GB in ${((now() - started) / 1000).toFixed(1)} s (unmeasured)`);
+  };
+
   /**
    * Produces (100 B records, 256 KiB batches, unmeasured) until the broker is in the state it
    * keeps while taking writes: either the page cache holds ~the background writeback threshold of
@@ -411,7 +470,9 @@ async function main(): Promise<void> {
    */
   const fill = async (label: string): Promise<void> => {
     if (!CASES.test('fill')) return;
+    await reclaimDisk(`before the fill ${label}`, true);
     const topic = await createTopic(setup, 'fill');
+    finishedTopics.push(topic);
     const started = now();
     let bytes = 0;
     let state = pageCacheState();
@@ -476,7 +537,7 @@ async function main(): Promise<void> {
         const passes: ConsumeRow[] = [];
         for (let pass = 1; pass <= CONSUME_PASSES; pass++) {
           const targets = targetsOf().map((target) => ({ ...target, endOffset: source.result.endOffsets[target.partition] ?? 0 }));
-          consumer.post({ op: 'consume-drain', host: HOST, topic: source.topic, targets, maxWaitMs: 500, maxBytes: 50 * 2 ** 20, partitionMaxBytes: 2 ** 20, timeoutMs: CONSUME_TIMEOUT_MS, cpuPids: [brokerPid], clockTicksPerS: ticks });
+          consumer.post({ op: 'consume-drain', host: HOST, topic: source.topic, targets, maxWaitMs: 500, maxBytes: 50 * 2 ** 20, partitionMaxBytes: CONSUME_PARTITION_MAX_BYTES, timeoutMs: CONSUME_TIMEOUT_MS, cpuPids: [brokerPid], clockTicksPerS: ticks });
           const r = await consumer.expect('drained');
           if (r.errors.length > 0 || !r.complete) throw new Error(`consume ${source.topic}: ${r.errors.join('; ') || 'incomplete'}`);
           const row = { batchSize: source.batchSize, result: r, recordsPerS: r.records / r.seconds, MBps: r.bytes / MB / r.seconds };
@@ -490,6 +551,7 @@ async function main(): Promise<void> {
         if (passes.length > 1) console.log(`    ${kib(source.batchSize).padStart(22)}   ${'median'.padEnd(19)}${fmtRate(median.recordsPerS).padStart(14)}`);
       }
     }
+    finishedTopics.push(...consumeSources.map((source) => source.topic));
   };
 
   // 1. produce sweep
@@ -502,7 +564,10 @@ async function main(): Promise<void> {
       for (const batchSize of BATCH_SIZES) {
         const name = `produce-${valueBytes === 100 ? '100B' : '1KiB'}-acks${acks === -1 ? 'all' : acks}-${batchSize / KiB}KiB`;
         if (!CASES.test(name)) continue;
+        await reclaimDisk(`before ${name}`, false);
         const topic = await createTopic(setup, name);
+        // The 100 B acks=1 topics are read by the consume step, and finished after it.
+        if (valueBytes !== 100 || acks !== 1) finishedTopics.push(topic);
         producer.post({
           op: 'produce', host: HOST, topic, targets: targetsOf(), connectionsPerTarget: CONNECTIONS, window: WINDOW, valueBytes, batchBytes: batchSize, acks,
           warmupMs: PRODUCE_WARMUP_MS, measureMs: PRODUCE_MEASURE_MS, wireBytesMax: PRODUCE_WIRE_BYTES_MAX, rateRecordsPerS: 0, stamp: false, cpuPids: [brokerPid], clockTicksPerS: ticks,
@@ -532,7 +597,7 @@ async function main(): Promise<void> {
   const consumeBest = [...consumeRows].sort((a, b) => b.recordsPerS - a.recordsPerS)[0];
 
   // 3. produce-to-consume: the end-to-end peak, then latency at half (and a quarter) of it
-  type LatencyRow = { name: string; basis: 'settle' | 'peak-search' | 'end-to-end' | 'produce'; valueBytes: number; acks: number; load: number; lingerMs: number; rate: number; overloaded: boolean; sustained: boolean; batchRecords: number; batchBytes: number; fillMs: number; produced: ProduceResult; consumed: ConsumeLatencyResult; consumedPerS: number; samples: number; p50: number; p99: number; p999: number; max: number; blocked: BlockedTime };
+  type LatencyRow = { name: string; basis: 'settle' | 'peak-search' | 'end-to-end' | 'produce'; valueBytes: number; acks: number; load: number; lingerMs: number; rate: number; overloaded: boolean; sustained: boolean; batchRecords: number; batchBytes: number; fillMs: number; produced: ProduceResult; consumed: ConsumeLatencyResult; consumedPerS: number; samples: number; p50: number; p99: number; p999: number; max: number; blocked: BlockedTime; checkpoints: { startedAt: number; ms: number }[] };
   const latencyRows: LatencyRow[] = [];
   const latencyHeader = '    case                                    rate asked   batch (records, bytes, fill ms)   req/s   sent rate   consumed rate   p50 ms   p99 ms   p99.9 ms   max ms   batches   ack p99 ms   send lag mean/max ms   producer ELU   CPU cores: broker (sys; 3 busiest threads) / bench / other';
   /**
@@ -543,7 +608,9 @@ async function main(): Promise<void> {
    */
   const produceToConsume = async (name: string, basis: LatencyRow['basis'], shape: { valueBytes: number; acks: number }, load: number, rate: number, lingerMs: number, warmupMs = LATENCY_WARMUP_MS, measureMs = LATENCY_MEASURE_MS): Promise<LatencyRow> => {
     const { valueBytes, acks } = shape;
+    await reclaimDisk(`before ${name}`, false);
     const topic = await createTopic(setup, name);
+    finishedTopics.push(topic);
     const recordsPerBatch = Math.max(1, Math.round((rate * lingerMs) / 1000 / BROKERS));
     // The send time sits in the first record's value, whose position depends only on the record size.
     const stampAt = buildBatch(valueBytes, LATENCY_BATCH_BYTES_MAX, recordsPerBatch).stampAt;
@@ -557,6 +624,7 @@ async function main(): Promise<void> {
     producer.post(spec);
     const produced = await producer.expect('produced');
     const blocked = threadStates.stop(produced.measureStartMs, produced.measureEndMs, BROKERS);
+    const checkpoints = broker.checkpoints.filter((c) => c.startedAt <= produced.measureEndMs && c.startedAt + c.ms >= produced.measureStartMs);
     if (produced.errors.length > 0) throw new Error(`${name}: ${produced.errors.join('; ')}`);
     consumer.post({ op: 'stop-consume', endOffsets: produced.endOffsets });
     const consumed = await consumer.expect('latencies');
@@ -590,7 +658,7 @@ async function main(): Promise<void> {
     const p99 = percentile(sorted, 99);
     // A search step also fails when the consumer fell behind by more than PEAK_SEARCH_P99_MAX_MS.
     const sustained = !overloaded && (basis !== 'peak-search' || p99 <= PEAK_SEARCH_P99_MAX_MS);
-    const row: LatencyRow = { name, basis, valueBytes, acks, load, lingerMs, rate, overloaded, sustained, batchRecords: produced.batchRecords, batchBytes: produced.batchBytes, fillMs, produced, consumed, consumedPerS, samples: sorted.length, p50: percentile(sorted, 50), p99, p999: percentile(sorted, 99.9), max: sorted[sorted.length - 1] ?? NaN, blocked };
+    const row: LatencyRow = { name, basis, valueBytes, acks, load, lingerMs, rate, overloaded, sustained, batchRecords: produced.batchRecords, batchBytes: produced.batchBytes, fillMs, produced, consumed, consumedPerS, samples: sorted.length, p50: percentile(sorted, 50), p99, p999: percentile(sorted, 99.9), max: sorted[sorted.length - 1] ?? NaN, blocked, checkpoints };
     if (basis === 'end-to-end' || basis === 'produce') latencyRows.push(row);
     console.log(
       `    ${name.padEnd(38)}   ${fmtRate(rate).padStart(10)}   ${`${produced.batchRecords}, ${produced.batchBytes} B, ${fillMs.toFixed(2)}`.padStart(31)}   ${(produced.requests / produced.seconds).toFixed(0).padStart(5)}   ${fmtRate(sentPerS).padStart(9)}   ${fmtRate(consumedPerS).padStart(13)}   ${row.p50.toFixed(2).padStart(6)}   ${row.p99.toFixed(2).padStart(6)}   ${row.p999.toFixed(2).padStart(8)}   ${row.max.toFixed(2).padStart(6)}   ${String(row.samples).padStart(7)}   ${produced.ackP99Ms.toFixed(2).padStart(10)}   ${`${produced.sendLagMeanMs.toFixed(2)} / ${produced.sendLagMaxMs.toFixed(2)}`.padStart(20)}   ${produced.elu.toFixed(2).padStart(12)}   ${cpuCols(produced)}` +
@@ -600,7 +668,8 @@ async function main(): Promise<void> {
           : (overloaded ? `  OVERLOADED: sent or consumed less than ${SUSTAINED_FRACTION * 100}% of the offered rate, so latency is queueing` : '')),
     );
     console.log(`             p99 ms per second of the window (from epoch ms ${produced.measureStartMs.toFixed(0)}): ${timeline}; dirty page cache ${dirtyGB()} GB; ` +
-      `broker threads seen blocked in the kernel (state D, sampled every 20 ms): event loops ${blocked.loopsMs} ms, others ${blocked.othersMs} ms`);
+      `broker threads seen blocked in the kernel (state D, sampled every 20 ms): event loops ${blocked.loopsMs} ms, others ${blocked.othersMs} ms; ` +
+      `log checkpoints in the window: ${checkpoints.length === 0 ? 'none' : checkpoints.map((c) => `at ${((c.startedAt - produced.measureStartMs) / 1000).toFixed(1)} s (${c.ms} ms)`).join(', ')}`);
     return row;
   };
 
@@ -664,7 +733,8 @@ async function main(): Promise<void> {
   sink.child.kill('SIGTERM');
   const stopped = await stopBroker(broker);
   console.log(`\nbroker stopped (SIGTERM: drain, flush, close) in ${(stopped.ms / 1000).toFixed(1)} s, exit code ${stopped.code}${stopped.killed ? ' (SIGKILL after the timeout)' : ''}`);
-  if (broker.stderr.trim()) console.log(`broker stderr (last lines):\n${broker.stderr.trim().split('\n').slice(-10).join('\n')}`);
+  const brokerStderr = broker.stderr.trim().split('\n').filter((line) => line && !line.includes('"log checkpoint written"'));
+  if (brokerStderr.length > 0) console.log(`broker stderr (last lines):\n${brokerStderr.slice(-10).join('\n')}`);
 
   // summary
   const loopbackBest = Math.max(...[...loopback.values()].map((r) => r.bytes / MB / r.seconds));
@@ -752,7 +822,7 @@ async function main(): Promise<void> {
     end_to_end_peak_given: Object.fromEntries([...PEAK_GIVEN].filter(([, rate]) => rate > 0).map(([valueBytes, rate]) => [`${valueBytes}B`, rate])),
     p99_ms_half_produce_peak: round(p99ProducePeak, 2),
     half_produce_peak_records_per_s: halfProducePeak?.rate ?? null,
-    latency_cases: latencyRows.map((row) => ({ name: row.name, basis: row.basis, record_B: row.valueBytes, acks: row.acks, load: row.load, linger_ms: row.lingerMs, records_per_s: row.rate, overloaded: row.overloaded, sent_records_per_s: Math.round(row.produced.records / row.produced.seconds), consumed_records_per_s: Math.round(row.consumedPerS), batch_records: row.batchRecords, p50: round(row.p50, 2), p99: round(row.p99, 2), p999: round(row.p999, 2), max: round(row.max, 2), batches: row.samples, broker_cpu_cores: round(row.produced.cpuCores[0] ?? NaN, 2), broker_loops_blocked_ms: row.blocked.loopsMs, broker_others_blocked_ms: row.blocked.othersMs })),
+    latency_cases: latencyRows.map((row) => ({ name: row.name, basis: row.basis, record_B: row.valueBytes, acks: row.acks, load: row.load, linger_ms: row.lingerMs, records_per_s: row.rate, overloaded: row.overloaded, sent_records_per_s: Math.round(row.produced.records / row.produced.seconds), consumed_records_per_s: Math.round(row.consumedPerS), batch_records: row.batchRecords, p50: round(row.p50, 2), p99: round(row.p99, 2), p999: round(row.p999, 2), max: round(row.max, 2), batches: row.samples, broker_cpu_cores: round(row.produced.cpuCores[0] ?? NaN, 2), broker_loops_blocked_ms: row.blocked.loopsMs, broker_others_blocked_ms: row.blocked.othersMs, log_checkpoints_ms: row.checkpoints.map((c) => c.ms) })),
     loopback_MB_per_s: round(loopbackBest, 1),
     plain_write_MB_per_s: diskWrite ? round(diskWrite.bytes / MB / diskWrite.seconds, 1) : null,
     loopback_MB_per_s_by_batch_KiB: Object.fromEntries([...loopback].map(([size, r]) => [size / KiB, round(r.bytes / MB / r.seconds, 1)])),
