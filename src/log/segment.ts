@@ -288,12 +288,16 @@ export class Segment {
   /**
    * Writes new index entries to the index files, then fsyncs the log. The index files are not
    * fsynced: after a power failure they may miss their last entries, which loadIndexes copes
-   * with (a shorter index is still right, only sparser) or detects and rebuilds.
+   * with (a shorter index is still right, only sparser) or detects and rebuilds. A segment
+   * closed before or during the flush is not fsynced (before) or closes after the fsync (during).
    */
   async flush(): Promise<void> {
     this.flushStarted = true;
+    if (this.writeBehind.isClosed) return; // closed (deleted, or its log closed): nothing to make durable
     this.persistIndexes();
-    await this.fs.fsync(this.fd);
+    // Holds the fd: a close meanwhile (deletion by retention, a replaced segment) waits for the fsync.
+    const fd = this.fd;
+    await this.writeBehind.holdingFd(() => this.fs.fsync(fd));
     this.writeBehind.throwIfFailed();
   }
 

@@ -92,7 +92,7 @@ export class WriteBehind implements PageCacheOwner {
   private readonly evicting: boolean;
   /** Set when the file closes: ranges still queued in the budget are then skipped (the fd may be reused). */
   private closed = false;
-  /** This file's calls in flight on the thread pool. */
+  /** This file's calls in flight on the thread pool, and the flush's fsync (holdingFd). */
   private pending = 0;
   /** Read below evictedTo and not yet dropped again (empty: from > to). */
   private dropFrom = Number.POSITIVE_INFINITY;
@@ -309,15 +309,40 @@ export class WriteBehind implements PageCacheOwner {
     return true;
   }
 
-  private done(error: Error | null): void {
-    inFlight--;
-    this.pending--;
-    if (error && !this.closed) this.error ??= error;
+  /**
+   * Runs `op` (the flush's fsync) on this file's fd, which is then not closed before `op`
+   * settles: a close meanwhile waits for it, as for the page-cache calls, so the fsync can never
+   * reach a closed or reused fd number. Once the file is closing, `op` does not run (undefined):
+   * a file going away has nothing to make durable, and a log closes only after its last flush.
+   */
+  async holdingFd<T>(op: () => Promise<T>): Promise<T | undefined> {
+    if (this.closed) return undefined;
+    this.pending++;
+    try {
+      return await op();
+    } finally {
+      this.pending--;
+      this.closeIfIdle();
+    }
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private closeIfIdle(): void {
     if (this.pending === 0 && this.closeFd) {
       const closeFd = this.closeFd;
       this.closeFd = undefined;
       closeFd();
     }
+  }
+
+  private done(error: Error | null): void {
+    inFlight--;
+    this.pending--;
+    if (error && !this.closed) this.error ??= error;
+    this.closeIfIdle();
     // A slot is free: what the bound held back can go now.
     this.startWriteback();
     this.dropRead();

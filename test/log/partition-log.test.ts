@@ -119,6 +119,43 @@ describe('PartitionLog settings and on-disk format', () => {
     reopened.close();
   });
 
+  it('a segment deleted while its flush fsyncs closes its fd only after the fsync; a segment closed before a flush is not fsynced', async () => {
+    const directory = temporaryDirectory();
+    const batches = await Promise.all(Array.from({ length: 12 }, (_, i) => kafkajsBatch([{ key: null, value: Buffer.alloc(1000, i) }])));
+    const held: { fd: number; finish: () => void }[] = [];
+    const events: string[] = [];
+    const fileSystem: LogFileSystem = {
+      ...nodeFileSystem,
+      closeInBackground: undefined, // closes at once, on this thread: the order is the test's
+      fsync: (fd) => new Promise<void>((resolve) => held.push({ fd, finish: () => nodeFileSystem.fsync(fd).then(() => { events.push(`fsync ${fd}`); resolve(); }) })),
+      close: (fd) => {
+        events.push(`close ${fd}`);
+        nodeFileSystem.close(fd);
+      },
+    };
+    const batch = batches[0]!;
+    const log = new PartitionLog({ directory, config: config({ segmentBytes: 4 * batch.byteLength, retentionBytes: 1 }), fs: fileSystem });
+    for (const each of batches) await log.append(each);
+    log.setHighWatermark(12);
+    const flushed = log.flush();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(held.length).toBeGreaterThanOrEqual(3); // the three segments' fsyncs, in flight
+    const firstFd = held[0]!.fd;
+    expect(log.applyRetention()).toBe(2); // deletes the two oldest segments, whose fsyncs are in flight
+    expect(events.filter((event) => event === `close ${firstFd}`)).toEqual([]); // not closed under its fsync
+    for (const each of held.splice(0)) each.finish();
+    await flushed;
+    // Each deleted segment's fd closed after its own fsync, never before.
+    expect(events.indexOf(`fsync ${firstFd}`)).toBeGreaterThanOrEqual(0);
+    expect(events.indexOf(`close ${firstFd}`)).toBeGreaterThan(events.indexOf(`fsync ${firstFd}`));
+    expect(log.recoveryPoint).toBe(12);
+    // A flush after the close of the log fsyncs nothing and does not fail.
+    log.close();
+    const before = held.length;
+    await log.flush();
+    expect(held.length).toBe(before);
+  });
+
   it('a deleted topic partition is renamed away at once and removed off the thread; one a crash left is removed at open', async () => {
     const root = temporaryDirectory();
     const logs = new LogDirectory({ root });
