@@ -96,6 +96,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
 import { KafkaConnection } from '../src/client/kafka-connection.js';
 import { defaultPageCacheMaxBytes } from '../src/server/broker-config.js';
 import type { CreateTopicsResponse, DeleteTopicsResponse } from '../src/protocol/generated/messages/index.js';
@@ -119,6 +120,8 @@ import { runBench, scratchDirectory } from './scratch-directory.js';
 const SCALE = Number(process.env.SAMSA_BENCH_SCALE ?? '1');
 if (!(SCALE > 0 && SCALE <= 4)) throw new Error(`SAMSA_BENCH_SCALE must be in (0, 4], got ${process.env.SAMSA_BENCH_SCALE}`);
 const CASES = new RegExp(process.env.SAMSA_BENCH_CASES ?? '.');
+// V8 flags for the load workers, set before they start (experiments).
+for (const flag of (process.env.SAMSA_BENCH_V8_FLAGS ?? '').split(/\s+/).filter(Boolean)) v8.setFlagsFromString(flag);
 const WINDOW = Number(process.env.SAMSA_BENCH_WINDOW ?? 32);
 const CONNECTIONS = Number(process.env.SAMSA_BENCH_CONNECTIONS ?? 1);
 const BROKER_NODE_ARGS = (process.env.SAMSA_BENCH_BROKER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
@@ -373,6 +376,22 @@ function percentile(sorted: Float64Array, p: number): number {
 }
 
 let topicCount = 0;
+interface GcFigures {
+  maxMs: number;
+  totalMs: number;
+}
+
+/** The longest and total GC pause of a load worker within [fromMs, toMs] (epoch), from its pairs (start, duration). */
+function gcIn(pauses: Float64Array, fromMs: number, toMs: number): GcFigures {
+  const figures = { maxMs: 0, totalMs: 0 };
+  for (let i = 0; i < pauses.length; i += 2) {
+    if (pauses[i]! + pauses[i + 1]! < fromMs || pauses[i]! > toMs) continue;
+    figures.maxMs = Math.max(figures.maxMs, pauses[i + 1]!);
+    figures.totalMs += pauses[i + 1]!;
+  }
+  return figures;
+}
+
 async function createTopic(client: KafkaConnection, prefix: string): Promise<string> {
   const name = `${prefix}-${topicCount++}`;
   const response = await client.request<CreateTopicsResponse>(19, 7, {
@@ -597,7 +616,7 @@ async function main(): Promise<void> {
   const consumeBest = [...consumeRows].sort((a, b) => b.recordsPerS - a.recordsPerS)[0];
 
   // 3. produce-to-consume: the end-to-end peak, then latency at half (and a quarter) of it
-  type LatencyRow = { name: string; basis: 'settle' | 'peak-search' | 'end-to-end' | 'produce'; valueBytes: number; acks: number; load: number; lingerMs: number; rate: number; overloaded: boolean; sustained: boolean; batchRecords: number; batchBytes: number; fillMs: number; produced: ProduceResult; consumed: ConsumeLatencyResult; consumedPerS: number; samples: number; p50: number; p99: number; p999: number; max: number; blocked: BlockedTime; checkpoints: { startedAt: number; ms: number }[] };
+  type LatencyRow = { name: string; basis: 'settle' | 'peak-search' | 'end-to-end' | 'produce'; valueBytes: number; acks: number; load: number; lingerMs: number; rate: number; overloaded: boolean; sustained: boolean; batchRecords: number; batchBytes: number; fillMs: number; produced: ProduceResult; consumed: ConsumeLatencyResult; consumedPerS: number; samples: number; p50: number; p99: number; p999: number; max: number; blocked: BlockedTime; checkpoints: { startedAt: number; ms: number }[]; benchGc: { producer: GcFigures; consumer: GcFigures } };
   const latencyRows: LatencyRow[] = [];
   const latencyHeader = '    case                                    rate asked   batch (records, bytes, fill ms)   req/s   sent rate   consumed rate   p50 ms   p99 ms   p99.9 ms   max ms   batches   ack p99 ms   send lag mean/max ms   producer ELU   CPU cores: broker (sys; 3 busiest threads) / bench / other';
   /**
@@ -625,9 +644,11 @@ async function main(): Promise<void> {
     const produced = await producer.expect('produced');
     const blocked = threadStates.stop(produced.measureStartMs, produced.measureEndMs, BROKERS);
     const checkpoints = broker.checkpoints.filter((c) => c.startedAt <= produced.measureEndMs && c.startedAt + c.ms >= produced.measureStartMs);
+    const benchGc = { producer: gcIn(produced.gcPauses, produced.measureStartMs, produced.measureEndMs), consumer: { maxMs: 0, totalMs: 0 } };
     if (produced.errors.length > 0) throw new Error(`${name}: ${produced.errors.join('; ')}`);
     consumer.post({ op: 'stop-consume', endOffsets: produced.endOffsets });
     const consumed = await consumer.expect('latencies');
+    benchGc.consumer = gcIn(consumed.gcPauses, produced.measureStartMs, produced.measureEndMs);
     if (consumed.errors.length > 0) throw new Error(`${name} consumer: ${consumed.errors.join('; ')}`);
     const latencies: number[] = [];
     const bySecond: number[][] = [];
@@ -658,7 +679,7 @@ async function main(): Promise<void> {
     const p99 = percentile(sorted, 99);
     // A search step also fails when the consumer fell behind by more than PEAK_SEARCH_P99_MAX_MS.
     const sustained = !overloaded && (basis !== 'peak-search' || p99 <= PEAK_SEARCH_P99_MAX_MS);
-    const row: LatencyRow = { name, basis, valueBytes, acks, load, lingerMs, rate, overloaded, sustained, batchRecords: produced.batchRecords, batchBytes: produced.batchBytes, fillMs, produced, consumed, consumedPerS, samples: sorted.length, p50: percentile(sorted, 50), p99, p999: percentile(sorted, 99.9), max: sorted[sorted.length - 1] ?? NaN, blocked, checkpoints };
+    const row: LatencyRow = { name, basis, valueBytes, acks, load, lingerMs, rate, overloaded, sustained, batchRecords: produced.batchRecords, batchBytes: produced.batchBytes, fillMs, produced, consumed, consumedPerS, samples: sorted.length, p50: percentile(sorted, 50), p99, p999: percentile(sorted, 99.9), max: sorted[sorted.length - 1] ?? NaN, blocked, checkpoints, benchGc };
     if (basis === 'end-to-end' || basis === 'produce') latencyRows.push(row);
     console.log(
       `    ${name.padEnd(38)}   ${fmtRate(rate).padStart(10)}   ${`${produced.batchRecords}, ${produced.batchBytes} B, ${fillMs.toFixed(2)}`.padStart(31)}   ${(produced.requests / produced.seconds).toFixed(0).padStart(5)}   ${fmtRate(sentPerS).padStart(9)}   ${fmtRate(consumedPerS).padStart(13)}   ${row.p50.toFixed(2).padStart(6)}   ${row.p99.toFixed(2).padStart(6)}   ${row.p999.toFixed(2).padStart(8)}   ${row.max.toFixed(2).padStart(6)}   ${String(row.samples).padStart(7)}   ${produced.ackP99Ms.toFixed(2).padStart(10)}   ${`${produced.sendLagMeanMs.toFixed(2)} / ${produced.sendLagMaxMs.toFixed(2)}`.padStart(20)}   ${produced.elu.toFixed(2).padStart(12)}   ${cpuCols(produced)}` +
@@ -669,7 +690,8 @@ async function main(): Promise<void> {
     );
     console.log(`             p99 ms per second of the window (from epoch ms ${produced.measureStartMs.toFixed(0)}): ${timeline}; dirty page cache ${dirtyGB()} GB; ` +
       `broker threads seen blocked in the kernel (state D, sampled every 20 ms): event loops ${blocked.loopsMs} ms, others ${blocked.othersMs} ms; ` +
-      `log checkpoints in the window: ${checkpoints.length === 0 ? 'none' : checkpoints.map((c) => `at ${((c.startedAt - produced.measureStartMs) / 1000).toFixed(1)} s (${c.ms} ms)`).join(', ')}`);
+      `log checkpoints in the window: ${checkpoints.length === 0 ? 'none' : checkpoints.map((c) => `at ${((c.startedAt - produced.measureStartMs) / 1000).toFixed(1)} s (${c.ms} ms)`).join(', ')}; ` +
+      `bench GC pauses in the window, longest / total ms: producer ${benchGc.producer.maxMs.toFixed(1)} / ${benchGc.producer.totalMs.toFixed(1)}, consumer ${benchGc.consumer.maxMs.toFixed(1)} / ${benchGc.consumer.totalMs.toFixed(1)}`);
     return row;
   };
 
@@ -828,7 +850,7 @@ async function main(): Promise<void> {
     end_to_end_peak_given: Object.fromEntries([...PEAK_GIVEN].filter(([, rate]) => rate > 0).map(([valueBytes, rate]) => [`${valueBytes}B`, rate])),
     p99_ms_half_produce_peak: round(p99ProducePeak, 2),
     half_produce_peak_records_per_s: halfProducePeak?.rate ?? null,
-    latency_cases: latencyRows.map((row) => ({ name: row.name, basis: row.basis, record_B: row.valueBytes, acks: row.acks, load: row.load, linger_ms: row.lingerMs, records_per_s: row.rate, overloaded: row.overloaded, sent_records_per_s: Math.round(row.produced.records / row.produced.seconds), consumed_records_per_s: Math.round(row.consumedPerS), batch_records: row.batchRecords, p50: round(row.p50, 2), p99: round(row.p99, 2), p999: round(row.p999, 2), max: round(row.max, 2), batches: row.samples, broker_cpu_cores: round(row.produced.cpuCores[0] ?? NaN, 2), broker_loops_blocked_ms: row.blocked.loopsMs, broker_others_blocked_ms: row.blocked.othersMs, log_checkpoints_ms: row.checkpoints.map((c) => c.ms) })),
+    latency_cases: latencyRows.map((row) => ({ name: row.name, basis: row.basis, record_B: row.valueBytes, acks: row.acks, load: row.load, linger_ms: row.lingerMs, records_per_s: row.rate, overloaded: row.overloaded, sent_records_per_s: Math.round(row.produced.records / row.produced.seconds), consumed_records_per_s: Math.round(row.consumedPerS), batch_records: row.batchRecords, p50: round(row.p50, 2), p99: round(row.p99, 2), p999: round(row.p999, 2), max: round(row.max, 2), batches: row.samples, broker_cpu_cores: round(row.produced.cpuCores[0] ?? NaN, 2), broker_loops_blocked_ms: row.blocked.loopsMs, broker_others_blocked_ms: row.blocked.othersMs, log_checkpoints_ms: row.checkpoints.map((c) => c.ms), bench_gc_max_ms: round(Math.max(row.benchGc.producer.maxMs, row.benchGc.consumer.maxMs), 1) })),
     loopback_MB_per_s: round(loopbackBest, 1),
     plain_write_MB_per_s: diskWrite ? round(diskWrite.bytes / MB / diskWrite.seconds, 1) : null,
     loopback_MB_per_s_by_batch_KiB: Object.fromEntries([...loopback].map(([size, r]) => [size / KiB, round(r.bytes / MB / r.seconds, 1)])),

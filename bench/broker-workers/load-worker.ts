@@ -28,6 +28,7 @@
  */
 import fs from 'node:fs';
 import net from 'node:net';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { parentPort } from 'node:worker_threads';
 import { CORRELATION_ID_AT } from '../../src/client/kafka-connection.js';
 import { FrameReader } from './frame-reader.js';
@@ -43,6 +44,25 @@ import {
   walkBatches,
   type PrebuiltBatch,
 } from './wire.js';
+
+/**
+ * This worker's garbage-collection pauses as pairs (start epoch ms, duration ms), the most
+ * recent GC_PAUSES_KEPT: a latency case reports those in its window, so that a stall of the load
+ * generator itself is told apart from the broker's (docs/benchmarks.md, session 16).
+ */
+const GC_PAUSES_KEPT = 4096;
+const gcPauses: number[] = [];
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcPauses.push(performance.timeOrigin + entry.startTime, entry.duration);
+  if (gcPauses.length > 2 * GC_PAUSES_KEPT) gcPauses.splice(0, gcPauses.length - 2 * GC_PAUSES_KEPT);
+}).observe({ entryTypes: ['gc'] });
+
+/** The GC pauses of this worker that began at or after `fromMs` (epoch), as pairs (start, duration). */
+function gcPausesSince(fromMs: number): Float64Array {
+  const pauses: number[] = [];
+  for (let i = 0; i < gcPauses.length; i += 2) if (gcPauses[i]! >= fromMs) pauses.push(gcPauses[i]!, gcPauses[i + 1]!);
+  return Float64Array.from(pauses);
+}
 
 export interface Target {
   readonly partition: number;
@@ -107,6 +127,8 @@ export interface ProduceResult extends WindowFigures {
   readonly sendLagMeanMs: number;
   readonly sendLagMaxMs: number;
   readonly stoppedBy: 'time' | 'bytes';
+  /** This worker's GC pauses from the start of the warm-up on, pairs (start epoch ms, duration ms). */
+  readonly gcPauses: Float64Array;
 }
 
 export interface DrainTarget extends Target {
@@ -160,6 +182,8 @@ export interface ConsumeLatencyResult {
   readonly complete: boolean;
   readonly badStamps: number;
   readonly errors: string[];
+  /** This worker's GC pauses while it consumed, pairs (start epoch ms, duration ms). */
+  readonly gcPauses: Float64Array;
 }
 
 export interface LoopbackSpec {
@@ -336,6 +360,31 @@ function batchFor(valueBytes: number, batchBytes: number, recordsMax?: number): 
   return batch;
 }
 
+/**
+ * Numbers appended to a Float64Array that doubles when full. The samples of a latency case (one
+ * or two numbers per request) used to go into a JS array: while it grew, each young-generation
+ * GC of the worker copied it, and pauses of the load generator of up to 5-9 ms landed in the
+ * latencies it measured (docs/benchmarks.md, session 16). A typed array's elements are off the
+ * JS heap.
+ */
+class Float64Log {
+  private values = new Float64Array(64 * 1024);
+  length = 0;
+
+  push(value: number): void {
+    if (this.length === this.values.length) {
+      const grown = new Float64Array(this.values.length * 2);
+      grown.set(this.values);
+      this.values = grown;
+    }
+    this.values[this.length++] = value;
+  }
+
+  toArray(): Float64Array {
+    return this.values.slice(0, this.length);
+  }
+}
+
 // ---- produce --------------------------------------------------------------------------------------
 
 interface InFlight {
@@ -395,7 +444,7 @@ async function runProduce(spec: ProduceSpec): Promise<ProduceResult> {
   const batchAt = templates.get(spec.targets[0]!.partition)!.batchAt;
   const errors: string[] = [];
   const endOffsets: Record<number, number> = {};
-  const ackLatencies: number[] = [];
+  const ackLatencies = new Float64Log();
   let ackedRequests = 0;
   let sentBytes = 0;
   let stopping = false;
@@ -522,7 +571,7 @@ async function runProduce(spec: ProduceSpec): Promise<ProduceResult> {
   clearTimeout(hardDeadline);
   for (const connection of connections) connection.socket.destroy();
   const requests = windowEndRequests - windowStartRequests;
-  const sorted = Float64Array.from(ackLatencies).sort();
+  const sorted = ackLatencies.toArray().sort();
   return {
     op: 'produced',
     records: requests * batch.records,
@@ -546,6 +595,7 @@ async function runProduce(spec: ProduceSpec): Promise<ProduceResult> {
     sendLagMeanMs: lagCount > 0 ? lagSum / lagCount : 0,
     sendLagMaxMs: lagMax,
     stoppedBy,
+    gcPauses: gcPausesSince(measureStartMs - spec.warmupMs),
   };
 }
 
@@ -663,7 +713,7 @@ let stopConsume: ((endOffsets: Record<number, number>) => void) | undefined;
 
 async function runConsumeLatency(spec: ConsumeLatencySpec): Promise<ConsumeLatencyResult> {
   const errors: string[] = [];
-  const samples: number[] = [];
+  const samples = new Float64Log();
   let records = 0;
   let batchCount = 0;
   let fetches = 0;
@@ -683,7 +733,8 @@ async function runConsumeLatency(spec: ConsumeLatencySpec): Promise<ConsumeLaten
           badStamps++;
           return;
         }
-        samples.push(stamp, receivedAtMs - stamp);
+        samples.push(stamp);
+        samples.push(receivedAtMs - stamp);
       });
       records += walk.records;
       batchCount += walk.batches;
@@ -715,7 +766,7 @@ async function runConsumeLatency(spec: ConsumeLatencySpec): Promise<ConsumeLaten
   clearTimeout(graceTimer);
   stopConsume = undefined;
   for (const connection of connections) connection.socket.destroy();
-  return { op: 'latencies', samples: Float64Array.from(samples), records, batches: batchCount, fetches, complete: reached(), badStamps, errors };
+  return { op: 'latencies', samples: samples.toArray(), records, batches: batchCount, fetches, complete: reached(), badStamps, errors, gcPauses: gcPausesSince(startedMs) };
 }
 
 // ---- loopback ceiling -------------------------------------------------------------------------------
