@@ -86,6 +86,8 @@
  *   SAMSA_BENCH_TIMEOUT_MS        global timeout (default 300 s)
  *   SAMSA_BENCH_TRACE=1           latency cases also print the worst latency per 100 ms from the case start
  *   SAMSA_BENCH_CONSUME_PASSES    times each topic is consumed in step 2, the median pass counting (default 3; of an even number, the slower middle one)
+ *   SAMSA_BENCH_CONSUME_PARTITION_MAX_BYTES  max.partition.fetch.bytes of step 2's fetches (default 1 MiB, Kafka's default; 256 KiB-8 MiB
+ *                                 were tried in session 16: 1 MiB was the fastest here)
  *   SAMSA_BENCH_PEAK_100B         records/s the 100 B latency cases take as the end-to-end peak instead of
  *                                 measuring it (experiments: e.g. SAMSA_BENCH_CASES='latency-load|fill');
  *                                 the summary then says so and the p99 target is not judged
@@ -96,7 +98,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import v8 from 'node:v8';
 import { KafkaConnection } from '../src/client/kafka-connection.js';
 import { defaultPageCacheMaxBytes } from '../src/server/broker-config.js';
 import type { CreateTopicsResponse, DeleteTopicsResponse } from '../src/protocol/generated/messages/index.js';
@@ -120,8 +121,6 @@ import { runBench, scratchDirectory } from './scratch-directory.js';
 const SCALE = Number(process.env.SAMSA_BENCH_SCALE ?? '1');
 if (!(SCALE > 0 && SCALE <= 4)) throw new Error(`SAMSA_BENCH_SCALE must be in (0, 4], got ${process.env.SAMSA_BENCH_SCALE}`);
 const CASES = new RegExp(process.env.SAMSA_BENCH_CASES ?? '.');
-// V8 flags for the load workers, set before they start (experiments).
-for (const flag of (process.env.SAMSA_BENCH_V8_FLAGS ?? '').split(/\s+/).filter(Boolean)) v8.setFlagsFromString(flag);
 const WINDOW = Number(process.env.SAMSA_BENCH_WINDOW ?? 32);
 const CONNECTIONS = Number(process.env.SAMSA_BENCH_CONNECTIONS ?? 1);
 const BROKER_NODE_ARGS = (process.env.SAMSA_BENCH_BROKER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
