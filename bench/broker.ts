@@ -209,8 +209,8 @@ const PAGE_CACHE_BUDGET = Number(BROKER_OVERRIDES.find((o) => o.startsWith('sams
  * ~2.2 GB/s. Without deleting, whole runs grew the disk in use by 60-61 GB at session 15's rates
  * and ran out of 80 GB at session 16's (1 KiB peak search at 1.3-1.6 GB/s).
  */
-const RECLAIM_BELOW_BYTES = 36e9;
-const FREE_BYTES_NEEDED = 40e9;
+const RECLAIM_BELOW_BYTES = 4e9 + 32e9 * Math.min(1, SCALE);
+const FREE_BYTES_NEEDED = 8e9 + 32e9 * Math.min(1, SCALE);
 /** After deleting, the free space counts as settled once it grew by less than this in RECLAIM_POLL_MS (the file system frees blocks in the background). */
 const RECLAIM_SETTLED_BYTES = 256e6;
 const RECLAIM_POLL_MS = 500;
@@ -261,20 +261,29 @@ function startBrokerOnce(basePort: number): Promise<Broker> {
   let stdout = '';
   let partialLine = '';
   child.stderr!.on('data', (chunk: Buffer) => {
-    const text = chunk.toString();
-    broker.stderr += text;
-    if (broker.stderr.length > 64 * KiB) broker.stderr = broker.stderr.slice(-32 * KiB);
-    const lines = (partialLine + text).split('\n');
+    const lines = (partialLine + chunk.toString()).split('\n');
     partialLine = lines.pop()!.slice(-64 * KiB);
     for (const line of lines) {
-      if (!line.includes('"log checkpoint written"')) continue;
-      try {
-        const { startedAt, ms } = JSON.parse(line) as { startedAt: number; ms: number };
-        broker.checkpoints.push({ startedAt, ms });
-      } catch {
-        // not a log line
+      if (line.includes('"log checkpoint written"')) {
+        try {
+          const { startedAt, ms } = JSON.parse(line) as { startedAt: number; ms: number };
+          broker.checkpoints.push({ startedAt, ms });
+        } catch {
+          // not a log line
+        }
+      }
+      // Kept: warnings and errors (pino: warn is 40) and anything not a log line (a stack trace); the
+      // broker logs at debug here for the checkpoints, and its info lines would push those out.
+      if (line && !/^\{"level":[123]\d,/.test(line)) {
+        broker.stderr += `${line}\n`;
+        if (broker.stderr.length > 64 * KiB) broker.stderr = broker.stderr.slice(-32 * KiB);
       }
     }
+  });
+  // The last line of a broker that died may have no newline.
+  child.stderr!.on('end', () => {
+    if (partialLine) broker.stderr += partialLine;
+    partialLine = '';
   });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -473,7 +482,10 @@ async function main(): Promise<void> {
       const settled = !removing() && next - free < RECLAIM_SETTLED_BYTES;
       free = next;
       if (settled) break;
-      if (now() - started > RECLAIM_WAIT_MAX_MS) throw new Error(`reclaiming disk ${label}: the deleted topics' files were not removed within ${RECLAIM_WAIT_MAX_MS / 1000} s`);
+      if (now() - started > RECLAIM_WAIT_MAX_MS) {
+        console.log(`\n[reclaim ${label}] WARNING: the deleted topics' files were not all removed within ${RECLAIM_WAIT_MAX_MS / 1000} s; going on (a removal may overlap the next cases)`);
+        break;
+      }
     }
     console.log(`\n[reclaim ${label}] deleted ${topicNames.length} topics of finished cases: free ${(before / 1e9).toFixed(0)} -> ${(free / 1e9).toFixed(0)} GB in ${((now() - started) / 1000).toFixed(1)} s (unmeasured)`);
   };
@@ -642,12 +654,13 @@ async function main(): Promise<void> {
     producer.post(spec);
     const produced = await producer.expect('produced');
     const blocked = threadStates.stop(produced.measureStartMs, produced.measureEndMs, BROKERS);
-    const checkpoints = broker.checkpoints.filter((c) => c.startedAt <= produced.measureEndMs && c.startedAt + c.ms >= produced.measureStartMs);
     const benchGc = { producer: gcIn(produced.gcPauses, produced.measureStartMs, produced.measureEndMs), consumer: { maxMs: 0, totalMs: 0 } };
     if (produced.errors.length > 0) throw new Error(`${name}: ${produced.errors.join('; ')}`);
     consumer.post({ op: 'stop-consume', endOffsets: produced.endOffsets });
     const consumed = await consumer.expect('latencies');
     benchGc.consumer = gcIn(consumed.gcPauses, produced.measureStartMs, produced.measureEndMs);
+    // After the consumer's end: a checkpoint is logged when it ends, and one running at the window's end has ended by now.
+    const checkpoints = broker.checkpoints.filter((c) => c.startedAt <= produced.measureEndMs && c.startedAt + c.ms >= produced.measureStartMs);
     if (consumed.errors.length > 0) throw new Error(`${name} consumer: ${consumed.errors.join('; ')}`);
     const latencies: number[] = [];
     const bySecond: number[][] = [];
@@ -759,9 +772,7 @@ async function main(): Promise<void> {
   sink.child.kill('SIGTERM');
   const stopped = await stopBroker(broker);
   console.log(`\nbroker stopped (SIGTERM: drain, flush, close) in ${(stopped.ms / 1000).toFixed(1)} s, exit code ${stopped.code}${stopped.killed ? ' (SIGKILL after the timeout)' : ''}`);
-  // Warnings and errors, as before the broker logged at debug for the checkpoints (pino: warn is 40).
-  const brokerStderr = broker.stderr.trim().split('\n').filter((line) => line && !/^\{"level":[123]\d,/.test(line));
-  if (brokerStderr.length > 0) console.log(`broker stderr (last lines):\n${brokerStderr.slice(-10).join('\n')}`);
+  if (broker.stderr.trim()) console.log(`broker stderr (last lines):\n${broker.stderr.trim().split('\n').slice(-10).join('\n')}`);
 
   // summary
   const loopbackBest = Math.max(...[...loopback.values()].map((r) => r.bytes / MB / r.seconds));

@@ -92,6 +92,8 @@ export class PartitionLog {
   logStartOffset = 0;
   highWatermark = 0;
   recoveryPoint = 0;
+  /** Set by close(): a flush afterwards does nothing (the segments' fds are closing or closed). */
+  private closed = false;
   /** Bytes cut off by recovery when this log was opened. */
   readonly recoveredTruncatedBytes: number;
   private readonly fs: LogFileSystem;
@@ -323,6 +325,8 @@ export class PartitionLog {
   async flush(): Promise<void> {
     const target = this.logEndOffset;
     while (this.recoveryPoint < target) {
+      // A closed log's segments are not fsynced any more (segment.ts, flush): nothing to wait for, and the recovery point stays.
+      if (this.closed) return;
       this.checkHealthy();
       if (!this.flushInFlight) {
         // Start the fsync one event-loop turn later: appenders just acknowledged by the previous
@@ -443,6 +447,7 @@ export class PartitionLog {
   }
 
   close(): void {
+    this.closed = true;
     for (const segment of this.segments) {
       try {
         segment.persistIndexes();
@@ -479,6 +484,7 @@ export class PartitionLog {
   // ---- internals ----------------------------------------------------------------------------
 
   private async flushOnce(): Promise<void> {
+    if (this.closed) return;
     const target = this.logEndOffset;
     const pending = this.segments.filter((segment) => segment.nextOffset > this.recoveryPoint || segment === this.activeSegment);
     const directoryUnsynced = this.directoryUnsynced;
