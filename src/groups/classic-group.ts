@@ -328,6 +328,10 @@ export class ClassicGroup {
       default:
         break;
     }
+    if (member.syncReply !== undefined && member.syncReply !== request.replyId) {
+      // A second sync from the same member replaces the first, which is told to rejoin (as a second join is).
+      this.effects.push({ kind: 'sync-reply', replyId: member.syncReply, result: this.errorSyncResult(ErrorCode.REBALANCE_IN_PROGRESS) });
+    }
     member.syncReply = request.replyId;
     if (member.memberId === this.leaderId) {
       const given = new Map(request.assignments.map((entry) => [entry.memberId, entry.assignment]));

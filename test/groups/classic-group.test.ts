@@ -246,6 +246,22 @@ describe('classic group state machine', () => {
     expect(loaded.nextDeadline()).toBe(60_000);
   });
 
+  it('a second sync from a member while the leader has not synced answers the first with REBALANCE_IN_PROGRESS', () => {
+    // The counterexample the random schedules below once found: join, join, rejoin, sync, sync.
+    const driver = new GroupDriver();
+    const first = driver.joinNew();
+    const second = driver.joinNew();
+    driver.join(first.memberId);
+    expect(driver.group.state).toBe('CompletingRebalance');
+    const follower = driver.group.leaderId === first.memberId ? second.memberId : first.memberId;
+    const generation = driver.group.generationId;
+    const earlier = driver.sync(follower, generation, []);
+    expect(driver.syncs.has(earlier)).toBe(false); // held for the leader's assignment
+    const later = driver.sync(follower, generation, []);
+    expect(driver.syncs.get(earlier)?.errorCode).toBe(ErrorCode.REBALANCE_IN_PROGRESS);
+    expect(driver.syncs.has(later)).toBe(false); // the one still held
+  });
+
   it('answers every held join and sync exactly once, whatever members do (random schedules)', () => {
     type Op = { kind: 'join' | 'rejoin' | 'sync' | 'heartbeat' | 'leave' | 'wait'; who: number; ms: number };
     const op = fc.record({ kind: fc.constantFrom('join', 'rejoin', 'sync', 'heartbeat', 'leave', 'wait'), who: fc.nat(3), ms: fc.integer({ min: 0, max: 15_000 }) }) as fc.Arbitrary<Op>;
