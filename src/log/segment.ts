@@ -293,7 +293,8 @@ export class Segment {
    */
   async flush(): Promise<void> {
     this.flushStarted = true;
-    if (this.writeBehind.isClosed) return; // closed (deleted, or its log closed): nothing to make durable
+    // Closed (deleted, or its log closed): nothing to make durable, and no index files to write again.
+    if (this.writeBehind.isClosed) return;
     this.persistIndexes();
     // Holds the fd: a close meanwhile (deletion by retention, a replaced segment) waits for the fsync.
     const fd = this.fd;

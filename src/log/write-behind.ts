@@ -312,11 +312,9 @@ export class WriteBehind implements PageCacheOwner {
   /**
    * Runs `op` (the flush's fsync) on this file's fd, which is then not closed before `op`
    * settles: a close meanwhile waits for it, as for the page-cache calls, so the fsync can never
-   * reach a closed or reused fd number. Once the file is closing, `op` does not run (undefined):
-   * a file going away has nothing to make durable, and a log closes only after its last flush.
+   * reach a closed or reused fd number. Only for an open file (the caller checks isClosed).
    */
-  async holdingFd<T>(op: () => Promise<T>): Promise<T | undefined> {
-    if (this.closed) return undefined;
+  async holdingFd<T>(op: () => Promise<T>): Promise<T> {
     this.pending++;
     try {
       return await op();
