@@ -400,6 +400,12 @@ function gcIn(pauses: Float64Array, fromMs: number, toMs: number): GcFigures {
   return figures;
 }
 
+/** Bytes free for an unprivileged writer on the file system of the bench's data directory. */
+function freeBytes(): number {
+  const stat = fs.statfsSync(dataDir);
+  return stat.bavail * stat.bsize;
+}
+
 async function createTopic(client: KafkaConnection, prefix: string): Promise<string> {
   const name = `${prefix}-${topicCount++}`;
   const response = await client.request<CreateTopicsResponse>(19, 7, {
@@ -434,8 +440,7 @@ async function main(): Promise<void> {
   console.log(`broker: node ${BROKER_NODE_ARGS.length ? BROKER_NODE_ARGS.join(' ') + ' ' : ''}bin/samsa.js start --brokers ${BROKERS} (one process; a worker thread per broker), SAMSA_LOG_LEVEL=warn, data in ${dataDir}`);
   console.log(`load: 2 worker threads of this process (producer, consumer); ${CONNECTIONS} connection(s) per partition leader, ${WINDOW} produce requests in flight per connection; Produce v9, Fetch v12; MB = 10^6 bytes`);
 
-  const stat = fs.statfsSync(dataDir);
-  const free = stat.bavail * stat.bsize;
+  const free = freeBytes();
   if (free < FREE_BYTES_NEEDED) throw new Error(`need ${(FREE_BYTES_NEEDED / 1e9).toFixed(0)} GB free under ${os.tmpdir()}, have ${(free / 1e9).toFixed(0)} GB`);
   const busyBefore = machineBusyTicks();
   await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -454,10 +459,6 @@ async function main(): Promise<void> {
 
   /** Topics no case reads any more: deleted by the next reclaimDisk. */
   const finishedTopics: string[] = [];
-  const freeBytes = (): number => {
-    const stat = fs.statfsSync(dataDir);
-    return stat.bavail * stat.bsize;
-  };
   /**
    * Unmeasured: deletes the topics of finished cases (DeleteTopics), then waits until the broker
    * has removed their directories and the free space has stopped growing, so that no removal
@@ -654,11 +655,13 @@ async function main(): Promise<void> {
     producer.post(spec);
     const produced = await producer.expect('produced');
     const blocked = threadStates.stop(produced.measureStartMs, produced.measureEndMs, BROKERS);
-    const benchGc = { producer: gcIn(produced.gcPauses, produced.measureStartMs, produced.measureEndMs), consumer: { maxMs: 0, totalMs: 0 } };
     if (produced.errors.length > 0) throw new Error(`${name}: ${produced.errors.join('; ')}`);
     consumer.post({ op: 'stop-consume', endOffsets: produced.endOffsets });
     const consumed = await consumer.expect('latencies');
-    benchGc.consumer = gcIn(consumed.gcPauses, produced.measureStartMs, produced.measureEndMs);
+    const benchGc = {
+      producer: gcIn(produced.gcPauses, produced.measureStartMs, produced.measureEndMs),
+      consumer: gcIn(consumed.gcPauses, produced.measureStartMs, produced.measureEndMs),
+    };
     // After the consumer's end: a checkpoint is logged when it ends, and one running at the window's end has ended by now.
     const checkpoints = broker.checkpoints.filter((c) => c.startedAt <= produced.measureEndMs && c.startedAt + c.ms >= produced.measureStartMs);
     if (consumed.errors.length > 0) throw new Error(`${name} consumer: ${consumed.errors.join('; ')}`);
