@@ -2,29 +2,53 @@
  * V8 heap settings for a process that runs brokers on worker threads.
  *
  * A broker's JavaScript heap is small and steady (~8-10 MB live): the data path moves bytes in
- * pooled buffers and the page cache, not in objects. V8 sizes the old generation's allocation
- * limit from the live size, so such a heap starts incremental marking every few dozen
- * milliseconds under load (measured at 3.75M records/s: ~15 mark-compacts per second per broker
- * thread, 4-14 ms each, with V8's helper threads busy besides). Starting the old generation at
- * BROKER_INITIAL_OLD_SPACE_MB makes those rare (2 in a 35 s run) at the price of up to that much
- * garbage per thread between collections. docs/server.md, "Heap".
+ * pooled buffers and the page cache, not in objects. Its garbage is per request (decoded
+ * requests, promises, responses: ~10-35 MB/s per broker thread at a few thousand requests/s).
+ * docs/server.md, "Heap", has the measurements behind each flag:
+ *
+ * - `--initial-old-space-size=128`: V8 sizes the old generation's allocation limit from the live
+ *   size, so such a heap started incremental marking every few dozen milliseconds under load
+ *   (~15 mark-compacts per second per broker thread at 3.75M records/s, 4-14 ms each). Starting
+ *   the old generation at 128 MB makes those rare, at the price of up to that much garbage per
+ *   thread between collections.
+ * - `--min-semi-space-size=32`: the young generation otherwise stays at ~16 MB, and a broker
+ *   thread scavenged ~2.7 times a second at half of the end-to-end peak; with 32 MB semi-spaces
+ *   half as often, each scavenge as long (they copy only what is live: the requests in flight).
+ *   Costs ~64 MB more committed memory per broker thread.
+ * - `--single-threaded-gc`: a scavenge otherwise splits its work over V8's helper threads and
+ *   waits for all of them; a broker runs one event loop per core (the default broker count), so
+ *   those helpers wait for a core held by another broker or a client, and the scavenge with them.
+ *   On the main thread alone the longest collections fell from 11-19 ms to 4-10 ms.
  *
  * V8 flags are process-wide and apply to isolates created after they are set: call this before
  * the broker workers start. `samsa start` does; a program embedding the cluster may do the same
- * or pass --initial-old-space-size itself (a value given on the command line is kept).
+ * or pass the flags itself. A flag given on the command line or in NODE_OPTIONS (either form,
+ * `--x` or `--no-x`, with dashes or underscores) is left as given.
  */
 import v8 from 'node:v8';
 
 export const BROKER_INITIAL_OLD_SPACE_MB = 128;
+export const BROKER_MIN_SEMI_SPACE_MB = 32;
 
-/** The V8 flag to set, or undefined when the command line or NODE_OPTIONS already sets one. */
-export function brokerHeapFlag(execArgv: readonly string[], nodeOptions: string): string | undefined {
-  const given = [...execArgv, ...nodeOptions.split(/\s+/)];
-  if (given.some((flag) => /^--initial[-_]old[-_]space[-_]size/.test(flag))) return undefined;
-  return `--initial-old-space-size=${BROKER_INITIAL_OLD_SPACE_MB}`;
+/** Each flag this process should set: name (as V8 spells it) and the flag itself. */
+const BROKER_HEAP_FLAGS: readonly (readonly [name: string, flag: string])[] = [
+  ['initial-old-space-size', `--initial-old-space-size=${BROKER_INITIAL_OLD_SPACE_MB}`],
+  ['min-semi-space-size', `--min-semi-space-size=${BROKER_MIN_SEMI_SPACE_MB}`],
+  ['single-threaded-gc', '--single-threaded-gc'],
+];
+
+/** The name of a command-line V8 flag (`--no-x=1` -> `x`, underscores as dashes), or undefined if it is none. */
+function flagName(argument: string): string | undefined {
+  const match = /^--(?:no-)?([a-z0-9_-]+)/i.exec(argument);
+  return match ? match[1]!.replace(/_/g, '-').toLowerCase() : undefined;
+}
+
+/** The V8 flags to set: those of BROKER_HEAP_FLAGS that the command line and NODE_OPTIONS do not set. */
+export function brokerHeapFlags(execArgv: readonly string[], nodeOptions: string): string[] {
+  const given = new Set([...execArgv, ...nodeOptions.split(/\s+/)].map(flagName).filter((name) => name !== undefined));
+  return BROKER_HEAP_FLAGS.filter(([name]) => !given.has(name)).map(([, flag]) => flag);
 }
 
 export function applyBrokerHeapFlags(): void {
-  const flag = brokerHeapFlag(process.execArgv, process.env.NODE_OPTIONS ?? '');
-  if (flag) v8.setFlagsFromString(flag);
+  for (const flag of brokerHeapFlags(process.execArgv, process.env.NODE_OPTIONS ?? '')) v8.setFlagsFromString(flag);
 }
