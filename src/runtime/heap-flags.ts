@@ -13,12 +13,14 @@
  *   thread between collections.
  * - `--min-semi-space-size=32`: the young generation otherwise stays at ~16 MB, and a broker
  *   thread scavenged ~2.7 times a second at half of the end-to-end peak; with 32 MB semi-spaces
- *   half as often, each scavenge as long (they copy only what is live: the requests in flight).
+ *   half as often (they copy only what is live: the requests in flight, so each costs about the same).
  *   Costs ~64 MB more committed memory per broker thread.
- * - `--single-threaded-gc`: a scavenge otherwise splits its work over V8's helper threads and
+ * - `--no-parallel-scavenge`: a scavenge otherwise splits its work over V8's helper threads and
  *   waits for all of them; a broker runs one event loop per core (the default broker count), so
  *   those helpers wait for a core held by another broker or a client, and the scavenge with them.
- *   On the main thread alone the longest collections fell from 11-19 ms to 4-10 ms.
+ *   On the event loop alone the longest collections fell from 10-15 ms to 5-8 ms.
+ *   (`--single-threaded-gc` did as well from the command line, but set here, after the main
+ *   isolate started, it crashed V8 at the main thread's next mark-compact.)
  *
  * V8 flags are process-wide and apply to isolates created after they are set: call this before
  * the broker workers start. `samsa start` does; a program embedding the cluster may do the same
@@ -34,12 +36,12 @@ export const BROKER_MIN_SEMI_SPACE_MB = 32;
 const BROKER_HEAP_FLAGS: readonly (readonly [name: string, flag: string])[] = [
   ['initial-old-space-size', `--initial-old-space-size=${BROKER_INITIAL_OLD_SPACE_MB}`],
   ['min-semi-space-size', `--min-semi-space-size=${BROKER_MIN_SEMI_SPACE_MB}`],
-  ['single-threaded-gc', '--single-threaded-gc'],
+  ['parallel-scavenge', '--no-parallel-scavenge'],
 ];
 
 /** The name of a command-line V8 flag (`--no-x=1` -> `x`, underscores as dashes), or undefined if it is none. */
 function flagName(argument: string): string | undefined {
-  const match = /^--(?:no-)?([a-z0-9_-]+)/i.exec(argument);
+  const match = /^--(?:no[-_])?([a-z0-9_-]+)/i.exec(argument);
   return match ? match[1]!.replace(/_/g, '-').toLowerCase() : undefined;
 }
 
