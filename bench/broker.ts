@@ -704,7 +704,7 @@ async function main(): Promise<void> {
           : (overloaded ? `  OVERLOADED: sent or consumed less than ${SUSTAINED_FRACTION * 100}% of the offered rate, so latency is queueing` : '')),
     );
     console.log(`             p99 ms per second of the window (from epoch ms ${produced.measureStartMs.toFixed(0)}): ${timeline}; dirty page cache ${dirtyGB()} GB; ` +
-      `broker threads seen blocked in the kernel (state D, sampled every 20 ms): event loops ${blocked.loopsMs} ms, others ${blocked.othersMs} ms; ` +
+      `broker threads seen blocked in the kernel (state D, sampled every 20 ms): event loops ${blocked.loopsMs} ms${blocked.loopStacks.length > 0 ? ` (in ${blocked.loopStacks.slice(0, 3).map((s) => `${s.stack}: ${s.ms} ms`).join('; ')})` : ''}, others ${blocked.othersMs} ms; ` +
       `log checkpoints in the window: ${checkpoints.length === 0 ? 'none' : checkpoints.map((c) => `at ${((c.startedAt - produced.measureStartMs) / 1000).toFixed(1)} s (${c.ms} ms)`).join(', ')}; ` +
       `bench GC pauses in the window, longest / total ms: producer ${benchGc.producer.maxMs.toFixed(1)} / ${benchGc.producer.totalMs.toFixed(1)}, consumer ${benchGc.consumer.maxMs.toFixed(1)} / ${benchGc.consumer.totalMs.toFixed(1)}`);
     return row;
@@ -863,7 +863,7 @@ async function main(): Promise<void> {
     end_to_end_peak_given: Object.fromEntries([...PEAK_GIVEN].filter(([, rate]) => rate > 0).map(([valueBytes, rate]) => [`${valueBytes}B`, rate])),
     p99_ms_half_produce_peak: round(p99ProducePeak, 2),
     half_produce_peak_records_per_s: halfProducePeak?.rate ?? null,
-    latency_cases: latencyRows.map((row) => ({ name: row.name, basis: row.basis, record_B: row.valueBytes, acks: row.acks, load: row.load, linger_ms: row.lingerMs, records_per_s: row.rate, overloaded: row.overloaded, sent_records_per_s: Math.round(row.produced.records / row.produced.seconds), consumed_records_per_s: Math.round(row.consumedPerS), batch_records: row.batchRecords, p50: round(row.p50, 2), p99: round(row.p99, 2), p999: round(row.p999, 2), max: round(row.max, 2), batches: row.samples, broker_cpu_cores: round(row.produced.cpuCores[0] ?? NaN, 2), broker_loops_blocked_ms: row.blocked.loopsMs, broker_others_blocked_ms: row.blocked.othersMs, log_checkpoints_ms: row.checkpoints.map((c) => c.ms), bench_gc_max_ms: round(Math.max(row.benchGc.producer.maxMs, row.benchGc.consumer.maxMs), 1) })),
+    latency_cases: latencyRows.map((row) => ({ name: row.name, basis: row.basis, record_B: row.valueBytes, acks: row.acks, load: row.load, linger_ms: row.lingerMs, records_per_s: row.rate, overloaded: row.overloaded, sent_records_per_s: Math.round(row.produced.records / row.produced.seconds), consumed_records_per_s: Math.round(row.consumedPerS), batch_records: row.batchRecords, p50: round(row.p50, 2), p99: round(row.p99, 2), p999: round(row.p999, 2), max: round(row.max, 2), batches: row.samples, broker_cpu_cores: round(row.produced.cpuCores[0] ?? NaN, 2), broker_loops_blocked_ms: row.blocked.loopsMs, broker_loops_blocked_in: row.blocked.loopStacks.slice(0, 3), broker_others_blocked_ms: row.blocked.othersMs, log_checkpoints_ms: row.checkpoints.map((c) => c.ms), bench_gc_max_ms: round(Math.max(row.benchGc.producer.maxMs, row.benchGc.consumer.maxMs), 1) })),
     loopback_MB_per_s: round(loopbackBest, 1),
     plain_write_MB_per_s: diskWrite ? round(diskWrite.bytes / MB / diskWrite.seconds, 1) : null,
     loopback_MB_per_s_by_batch_KiB: Object.fromEntries([...loopback].map(([size, r]) => [size / KiB, round(r.bytes / MB / r.seconds, 1)])),

@@ -7,6 +7,10 @@
  * and V8's helpers. A broker event loop in D stalls every request of that broker; a pool thread
  * in D is writeback doing its job unless a loop waits for it.
  *
+ * A thread found in D also has its kernel stack read (/proc/<pid>/task/<tid>/stack, root only),
+ * so that a case whose event loops were blocked says where: the innermost frames of the stacks
+ * seen, with how long each was seen.
+ *
  * Linux only: where /proc is missing it samples nothing and reports zeros.
  */
 import fs from 'node:fs';
@@ -16,6 +20,23 @@ export interface BlockedTime {
   loopsMs: number;
   /** The same for every other thread of the process. */
   othersMs: number;
+  /** Where the event loops were blocked: kernel stacks (innermost frames) and ms seen, longest first; empty when unreadable. */
+  loopStacks: { stack: string; ms: number }[];
+}
+
+/** Frames kept from the innermost end of a kernel stack. */
+const STACK_FRAMES = 4;
+
+/** The innermost frames of a thread's kernel stack, as 'a < b < c', or undefined when unreadable. */
+function readKernelStack(pid: number, tid: string): string | undefined {
+  try {
+    const frames = fs.readFileSync(`/proc/${pid}/task/${tid}/stack`, 'latin1').split('\n')
+      .map((line) => /\]\s+([^+\s]+)/.exec(line)?.[1])
+      .filter((name): name is string => name !== undefined);
+    return frames.length > 0 ? frames.slice(0, STACK_FRAMES).join(' < ') : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 interface ThreadStat {
@@ -43,8 +64,8 @@ function threadIds(pid: number): string[] {
 
 export class ThreadStateSampler {
   private readonly timer: NodeJS.Timeout;
-  /** Per thread: the epoch ms of each sample that found it in D. */
-  private readonly blockedAt = new Map<string, number[]>();
+  /** Per thread: the epoch ms of each sample that found it in D, and its kernel stack then. */
+  private readonly blockedAt = new Map<string, { at: number; stack: string | undefined }[]>();
   private readonly cpuAtStart = new Map<string, number>();
   private readonly cpuAtEnd = new Map<string, number>();
 
@@ -68,12 +89,19 @@ export class ThreadStateSampler {
     }
     const cpu = (tid: string): number => (this.cpuAtEnd.get(tid) ?? 0) - (this.cpuAtStart.get(tid) ?? 0);
     const loops = new Set([...this.cpuAtEnd.keys()].sort((a, b) => cpu(b) - cpu(a)).slice(0, loopThreads));
-    const result: BlockedTime = { loopsMs: 0, othersMs: 0 };
-    for (const [tid, times] of this.blockedAt) {
-      const ms = times.filter((at) => at >= fromMs && at <= toMs).length * this.intervalMs;
-      if (loops.has(tid)) result.loopsMs += ms;
-      else result.othersMs += ms;
+    const result: BlockedTime = { loopsMs: 0, othersMs: 0, loopStacks: [] };
+    const loopStacks = new Map<string, number>();
+    for (const [tid, samples] of this.blockedAt) {
+      const inWindow = samples.filter((sample) => sample.at >= fromMs && sample.at <= toMs);
+      const ms = inWindow.length * this.intervalMs;
+      if (!loops.has(tid)) {
+        result.othersMs += ms;
+        continue;
+      }
+      result.loopsMs += ms;
+      for (const { stack } of inWindow) if (stack) loopStacks.set(stack, (loopStacks.get(stack) ?? 0) + this.intervalMs);
     }
+    result.loopStacks = [...loopStacks].map(([stack, ms]) => ({ stack, ms })).sort((a, b) => b.ms - a.ms);
     return result;
   }
 
@@ -81,9 +109,9 @@ export class ThreadStateSampler {
     const now = performance.timeOrigin + performance.now();
     for (const tid of threadIds(this.pid)) {
       if (readStat(this.pid, tid)?.state !== 'D') continue;
-      let times = this.blockedAt.get(tid);
-      if (!times) this.blockedAt.set(tid, (times = []));
-      times.push(now);
+      let samples = this.blockedAt.get(tid);
+      if (!samples) this.blockedAt.set(tid, (samples = []));
+      samples.push({ at: now, stack: readKernelStack(this.pid, tid) });
     }
   }
 }
