@@ -26,16 +26,24 @@ export interface BlockedTime {
 
 /** Frames kept from the innermost end of a kernel stack. */
 const STACK_FRAMES = 4;
+/** Samples in D kept per thread (a sampler lives for one case: ~10 s, 50 samples a second). */
+const SAMPLES_PER_THREAD_MAX = 10_000;
+
+/** Kernel stacks are readable (root); false after the first refusal, so that nobody else pays for a failing read per sample. */
+let stacksReadable = true;
 
 /** The innermost frames of a thread's kernel stack, as 'a < b < c', or undefined when unreadable. */
 function readKernelStack(pid: number, tid: string): string | undefined {
+  if (!stacksReadable) return undefined;
   try {
     const frames = fs.readFileSync(`/proc/${pid}/task/${tid}/stack`, 'latin1').split('\n')
       .map((line) => /\]\s+([^+\s]+)/.exec(line)?.[1])
       .filter((name): name is string => name !== undefined);
     return frames.length > 0 ? frames.slice(0, STACK_FRAMES).join(' < ') : undefined;
-  } catch {
-    return undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM') stacksReadable = false;
+    return undefined; // or the thread ended
   }
 }
 
@@ -111,7 +119,10 @@ export class ThreadStateSampler {
       if (readStat(this.pid, tid)?.state !== 'D') continue;
       let samples = this.blockedAt.get(tid);
       if (!samples) this.blockedAt.set(tid, (samples = []));
-      samples.push({ at: now, stack: readKernelStack(this.pid, tid) });
+      if (samples.length >= SAMPLES_PER_THREAD_MAX) continue;
+      // The stack counts only if the thread was still in D after it was read.
+      const stack = readKernelStack(this.pid, tid);
+      samples.push({ at: now, stack: stack !== undefined && readStat(this.pid, tid)?.state === 'D' ? stack : undefined });
     }
   }
 }

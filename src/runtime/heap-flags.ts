@@ -11,10 +11,13 @@
  *   (~15 mark-compacts per second per broker thread at 3.75M records/s, 4-14 ms each). Starting
  *   the old generation at 128 MB makes those rare, at the price of up to that much garbage per
  *   thread between collections.
- * - `--min-semi-space-size=32`: the young generation otherwise stays at ~16 MB, and a broker
- *   thread scavenged ~2.7 times a second at half of the end-to-end peak; with 32 MB semi-spaces
- *   half as often (they copy only what is live: the requests in flight, so each costs about the same).
- *   Costs ~64 MB more committed memory per broker thread.
+ * - `--min-semi-space-size=16`: the young generation otherwise starts at 1 MB and grows and
+ *   shrinks with the load; a broker thread scavenged ~2.7 times a second at half of the
+ *   end-to-end peak. Held at 16 MB from the start, about half as often (they copy only what is
+ *   live: the requests in flight, so each costs about the same). 16 MB is also the most V8
+ *   gives a semi-space on Node 20 and 22 (a larger minimum is cut to it), so the size is the same
+ *   on every supported Node. Two semi-spaces: ~32 MB per broker thread, which a loaded thread
+ *   grew to anyway.
  * - `--no-parallel-scavenge`: a scavenge otherwise splits its work over V8's helper threads and
  *   waits for all of them; a broker runs one event loop per core (the default broker count), so
  *   those helpers wait for a core held by another broker or a client, and the scavenge with them.
@@ -30,7 +33,7 @@
 import v8 from 'node:v8';
 
 export const BROKER_INITIAL_OLD_SPACE_MB = 128;
-export const BROKER_MIN_SEMI_SPACE_MB = 32;
+export const BROKER_MIN_SEMI_SPACE_MB = 16;
 
 /** Each flag this process should set: name (as V8 spells it) and the flag itself. */
 const BROKER_HEAP_FLAGS: readonly (readonly [name: string, flag: string])[] = [
@@ -39,9 +42,12 @@ const BROKER_HEAP_FLAGS: readonly (readonly [name: string, flag: string])[] = [
   ['parallel-scavenge', '--no-parallel-scavenge'],
 ];
 
-/** The name of a command-line V8 flag (`--no-x=1` -> `x`, underscores as dashes), or undefined if it is none. */
+/**
+ * The name of a command-line V8 flag as V8 reads it (`--no-x=1`, `-nox`, `"--x=1"` -> `x`,
+ * underscores as dashes), or undefined if it is none.
+ */
 function flagName(argument: string): string | undefined {
-  const match = /^--(?:no[-_])?([a-z0-9_-]+)/i.exec(argument);
+  const match = /^-{1,2}(?:no[-_]?)?([a-z0-9_-]+)/i.exec(argument.replace(/^["']|["']$/g, ''));
   return match ? match[1]!.replace(/_/g, '-').toLowerCase() : undefined;
 }
 
