@@ -20,11 +20,40 @@ function runPeer(job: Record<string, unknown>): Promise<number> {
   });
 }
 
+/**
+ * The ring's control words (ring.ts: WRITE, RELEASE, WAITING, WANT; doorbell.ts: SLEEPING,
+ * SEQUENCE), for a run that did not finish: frozen values show both peers parked (a lost
+ * wake-up), moving ones a slow run.
+ */
+function controlWords(ring: SharedArrayBuffer): string {
+  const words = new Int32Array(ring, 0, 128);
+  const at = (index: number): number => Atomics.load(words, index);
+  return `WRITE ${at(0)} RELEASE ${at(16)} WAITING ${at(32)} WANT ${at(40)} SLEEPING ${at(64)} SEQUENCE ${at(80)}`;
+}
+
+/** `run`, or, if it has not settled within `ms`, a failure naming the control words read twice a second apart. */
+async function withinOrDescribe<T>(run: Promise<T>, ms: number, ring: SharedArrayBuffer): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const first = controlWords(ring);
+      timer = setTimeout(() => reject(new Error(`not done within ${ms} ms; ring control words: ${first}, 1 s later: ${controlWords(ring)}`)), 1000);
+    }, ms);
+  });
+  try {
+    return await Promise.race([run, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 describe('ring between two real worker threads', () => {
   it('carries 10 million messages in order with matching checksums', async () => {
     const ring = createRingBuffer(1 << 16);
     const job = { ring, count: 10_000_000, largeEvery: 0, largeBytes: 0 };
-    const [produced, consumed] = await Promise.all([runPeer({ ...job, role: 'producer' }), runPeer({ ...job, role: 'consumer' })]);
+    // Normally 2-6 s. It hung to the test's timeout once in a full suite (session 17): a late run
+    // now fails with the ring's state, to tell a lost wake-up (frozen) from a slow run (moving).
+    const [produced, consumed] = await withinOrDescribe(Promise.all([runPeer({ ...job, role: 'producer' }), runPeer({ ...job, role: 'consumer' })]), 170_000, ring);
     expect(consumed).toBe(produced);
   }, 180_000);
 
