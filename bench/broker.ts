@@ -385,13 +385,16 @@ function percentile(sorted: Float64Array, p: number): number {
 }
 
 let topicCount = 0;
-interface GcFigures {
+interface PauseFigures {
   maxMs: number;
   totalMs: number;
 }
 
-/** The longest and total GC pause of a load worker within [fromMs, toMs] (epoch), from its pairs (start, duration). */
-function gcIn(pauses: Float64Array, fromMs: number, toMs: number): GcFigures {
+/**
+ * The longest and total of the pauses overlapping [fromMs, toMs] (epoch), from pairs (start,
+ * duration): a load worker's GC pauses, or the bench main thread's late timer firings.
+ */
+function pausesIn(pauses: Float64Array, fromMs: number, toMs: number): PauseFigures {
   const figures = { maxMs: 0, totalMs: 0 };
   for (let i = 0; i < pauses.length; i += 2) {
     if (pauses[i]! + pauses[i + 1]! < fromMs || pauses[i]! > toMs) continue;
@@ -629,7 +632,7 @@ async function main(): Promise<void> {
   const consumeBest = [...consumeRows].sort((a, b) => b.recordsPerS - a.recordsPerS)[0];
 
   // 3. produce-to-consume: the end-to-end peak, then latency at half (and a quarter) of it
-  type LatencyRow = { name: string; basis: 'settle' | 'peak-search' | 'end-to-end' | 'produce'; valueBytes: number; acks: number; load: number; lingerMs: number; rate: number; overloaded: boolean; sustained: boolean; batchRecords: number; batchBytes: number; fillMs: number; produced: ProduceResult; consumed: ConsumeLatencyResult; consumedPerS: number; samples: number; p50: number; p99: number; p999: number; max: number; blocked: BlockedTime; checkpoints: { startedAt: number; ms: number }[]; benchGc: { producer: GcFigures; consumer: GcFigures }; mainTimerLateMs: number };
+  type LatencyRow = { name: string; basis: 'settle' | 'peak-search' | 'end-to-end' | 'produce'; valueBytes: number; acks: number; load: number; lingerMs: number; rate: number; overloaded: boolean; sustained: boolean; batchRecords: number; batchBytes: number; fillMs: number; produced: ProduceResult; consumed: ConsumeLatencyResult; consumedPerS: number; samples: number; p50: number; p99: number; p999: number; max: number; blocked: BlockedTime; checkpoints: { startedAt: number; ms: number }[]; benchGc: { producer: PauseFigures; consumer: PauseFigures }; mainTimerLateMs: number };
   const latencyRows: LatencyRow[] = [];
   const latencyHeader = '    case                                    rate asked   batch (records, bytes, fill ms)   req/s   sent rate   consumed rate   p50 ms   p99 ms   p99.9 ms   max ms   batches   ack p99 ms   send lag mean/max ms   producer ELU   CPU cores: broker (sys; 3 busiest threads) / bench / other';
   /**
@@ -657,13 +660,13 @@ async function main(): Promise<void> {
     producer.post(spec);
     const produced = await producer.expect('produced');
     const blocked = threadStates.stop(produced.measureStartMs, produced.measureEndMs, BROKERS);
-    const mainTimerLateMs = mainTimer.stop(produced.measureStartMs, produced.measureEndMs);
+    const mainTimerLateMs = pausesIn(mainTimer.stop(), produced.measureStartMs, produced.measureEndMs).maxMs;
     if (produced.errors.length > 0) throw new Error(`${name}: ${produced.errors.join('; ')}`);
     consumer.post({ op: 'stop-consume', endOffsets: produced.endOffsets });
     const consumed = await consumer.expect('latencies');
     const benchGc = {
-      producer: gcIn(produced.gcPauses, produced.measureStartMs, produced.measureEndMs),
-      consumer: gcIn(consumed.gcPauses, produced.measureStartMs, produced.measureEndMs),
+      producer: pausesIn(produced.gcPauses, produced.measureStartMs, produced.measureEndMs),
+      consumer: pausesIn(consumed.gcPauses, produced.measureStartMs, produced.measureEndMs),
     };
     // After the consumer's end: a checkpoint is logged when it ends, and one running at the window's end has ended by now.
     const checkpoints = broker.checkpoints.filter((c) => c.startedAt <= produced.measureEndMs && c.startedAt + c.ms >= produced.measureStartMs);

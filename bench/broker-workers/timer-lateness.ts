@@ -11,7 +11,7 @@ const KEPT_MAX = 4096;
 
 export class TimerLateness {
   private readonly timer: NodeJS.Timeout;
-  /** Pairs (epoch ms of the firing, ms late). */
+  /** Pairs (epoch ms the firing was due, ms late): each a pause of this thread. */
   private readonly late: number[] = [];
   private expectedAt: number;
 
@@ -20,12 +20,10 @@ export class TimerLateness {
     this.timer = setInterval(() => this.fired(), intervalMs);
   }
 
-  /** Stops; the most a firing within [fromMs, toMs] (epoch ms) was late, 0 if none was over LATE_MS_MIN. */
-  stop(fromMs: number, toMs: number): number {
+  /** Stops; the firings more than LATE_MS_MIN late, as pairs (epoch ms due, ms late), the shape of a load worker's GC pauses. */
+  stop(): Float64Array {
     clearInterval(this.timer);
-    let max = 0;
-    for (let i = 0; i < this.late.length; i += 2) if (this.late[i]! >= fromMs && this.late[i]! <= toMs) max = Math.max(max, this.late[i + 1]!);
-    return max;
+    return Float64Array.from(this.late);
   }
 
   private fired(): void {
@@ -34,6 +32,6 @@ export class TimerLateness {
     this.expectedAt = now + this.intervalMs;
     if (lateMs <= LATE_MS_MIN) return;
     if (this.late.length >= 2 * KEPT_MAX) this.late.splice(0, 2);
-    this.late.push(performance.timeOrigin + now, lateMs);
+    this.late.push(performance.timeOrigin + now - lateMs, lateMs);
   }
 }
