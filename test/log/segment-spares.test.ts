@@ -143,11 +143,19 @@ describe('SegmentSpares: one spare file, allocated in steps before anyone append
     spares.close();
     await until(() => spareFiles(root).length === 0);
     expect(onThisThread).toEqual([]);
-    // Closed while the file is being created: it is removed once it exists.
-    const early = new SegmentSpares(sparesOptions(root, nodeFileSystem));
+    // Closed while the file is being created: it is removed once it exists. (Waiting for the
+    // creation to call back first: before it, the directory is empty because nothing exists yet.)
+    let created = false;
+    const early = new SegmentSpares(sparesOptions(root, {
+      ...nodeFileSystem,
+      createInBackground: (file, done) => nodeFileSystem.createInBackground!(file, (error, fd) => {
+        done(error, fd);
+        created = true;
+      }),
+    }));
     early.want();
     early.close();
-    await until(() => fs.readdirSync(root).length === 0);
+    await until(() => created && fs.readdirSync(root).length === 0);
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(spareFiles(root)).toEqual([]);
   });
