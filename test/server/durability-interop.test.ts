@@ -111,10 +111,12 @@ describe('kill -9 with log.flush.interval.messages=1', () => {
     await producer.connect();
     let killed = false;
     const loops = Array.from({ length: 6 }, (_, loop) => produceLoop(producer, loop, () => killed));
-    // Let the loops acknowledge a good number of records, then kill the broker with sends in flight.
+    // Let the loops acknowledge a good number of records, then kill the broker with sends in flight:
+    // the loops keep sending until the kill (each starts its next send in the same turn as it takes an
+    // acknowledgement), so whenever the kill lands every loop has a send out; they stop on its failure.
     await expect.poll(() => acknowledged.size, { timeout: 20_000, interval: 20 }).toBeGreaterThan(600);
-    killed = true;
     await samsa.stop('SIGKILL');
+    killed = true;
     expect(samsa.child.signalCode).toBe('SIGKILL');
     await Promise.all(loops);
     await Promise.race([producer.disconnect(), new Promise((resolve) => setTimeout(resolve, 2_000))]);
@@ -122,7 +124,7 @@ describe('kill -9 with log.flush.interval.messages=1', () => {
 
     samsa = await startSamsa({ dataDirectory, brokerCount: 2, port: samsa.port, args: ARGS });
     const { stored, records } = await readRecords();
-    // Sends were in flight at the kill (each loop starts its next send as soon as one is acknowledged).
+    // Sends were in flight at the kill (each loop had one out, unacknowledged, when the broker died).
     expect(sent.size).toBeGreaterThan(acknowledged.size);
     // The restart went through recovery (the warning is logged at the default test log level).
     if (process.env.SAMSA_TEST_LOG_LEVEL === undefined) expect(samsa.stderr).toContain('previous stop was unclean; logs recovered');
