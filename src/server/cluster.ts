@@ -92,7 +92,7 @@ export class Cluster {
     const { brokerCount, dataDirectory } = options;
     if (!Number.isInteger(brokerCount) || brokerCount < 1) throw new Error(`--brokers must be at least 1, got ${brokerCount}`);
     mkdirSync(dataDirectory, { recursive: true });
-    const controller = Controller.open(dataDirectory, brokerCount, log);
+    const controller = await Controller.open(dataDirectory, brokerCount, log);
     arrangeBrokerDirectories(dataDirectory, controller, log);
     const rootMarker = path.join(dataDirectory, CLEAN_SHUTDOWN_FILE);
     if (existsSync(rootMarker)) unlinkSync(rootMarker);
@@ -103,7 +103,7 @@ export class Cluster {
       await cluster.startBrokers();
     } catch (error) {
       await runtime.close();
-      controller.close();
+      await controller.close();
       throw error;
     }
     return cluster;
@@ -181,7 +181,7 @@ export class Cluster {
     if (clean) writeFileSync(path.join(this.options.dataDirectory, CLEAN_SHUTDOWN_FILE), '');
     else this.log.warn({ stopped: Object.fromEntries(this.stopped) }, 'not every broker stopped cleanly');
     await this.runtime.close();
-    this.controller.close();
+    await this.controller.close();
     this.log.info('stopped');
   }
 
@@ -216,7 +216,7 @@ export class Cluster {
           break;
         }
         case 'request': {
-          const result = this.carryOut(body.command);
+          const result = await this.carryOut(body.command);
           const reply = (): Promise<void> => context.send(message.from, { type: 'reply', requestId: body.requestId, result } satisfies ToBroker);
           if ('error' in result || result.records.length === 0 || isValidateOnly(body.command)) {
             await reply();
@@ -236,8 +236,8 @@ export class Cluster {
     },
   });
 
-  /** Plans and (unless validate-only) commits a command; the records are durable on return. */
-  private carryOut(command: ControllerCommand): CommandResult {
+  /** Plans and (unless validate-only) commits a command; the records are durable when it settles. */
+  private async carryOut(command: ControllerCommand): Promise<CommandResult> {
     switch (command.op) {
       case 'create-topic':
         return this.controller.createTopic(command.command, command.validateOnly);
@@ -246,7 +246,7 @@ export class Cluster {
       case 'create-partitions':
         return this.controller.createPartitions(command.command, command.validateOnly);
       case 'alter-topic-configs': {
-        const planned = this.controller.alterTopicConfigs(command.name, command.configs, true);
+        const planned = await this.controller.alterTopicConfigs(command.name, command.configs, true);
         if ('error' in planned) return planned;
         try {
           topicLogConfig(this.config, command.configs);

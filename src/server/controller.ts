@@ -13,9 +13,16 @@
  * finds every topic that a client was told exists. A crash in the middle of a write leaves a
  * torn last line, which is dropped (and cut off) at start: that record was never acknowledged.
  * (The name does not look like "<topic>-<partition>", so LogDirectory leaves the file alone.)
+ *
+ * The write and the fsync run on the libuv thread pool: with a busy page cache an fsync takes
+ * hundreds of milliseconds (the journal commits everything dirty), and the controller shares the
+ * main thread with every other main-thread actor. The controller actor takes one command at a
+ * time, so commits never overlap. If a write or fsync fails the file's state is unknown (the
+ * record may be on disk, unapplied): like Kafka's controller, this one then commits nothing more,
+ * and every later change is refused with KAFKA_STORAGE_ERROR until a restart replays the file.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsync, fsyncSync, ftruncateSync, openSync, readFileSync, write } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { uuidFromBytes } from '../protocol/uuid.js';
@@ -38,22 +45,42 @@ function randomUuid(): string {
   }
 }
 
+/** How the controller makes its records durable: append the bytes to the file, then fsync it. */
+export interface MetadataFileIo {
+  append(fd: number, bytes: Buffer): Promise<void>;
+  fsync(fd: number): Promise<void>;
+}
+
+/** Both on the libuv thread pool, off the calling thread. */
+export const nodeMetadataFileIo: MetadataFileIo = {
+  async append(fd, bytes) {
+    for (let done = 0; done < bytes.byteLength; ) {
+      done += await new Promise<number>((resolve, reject) => write(fd, bytes, done, bytes.byteLength - done, null, (error, written) => (error ? reject(error) : resolve(written))));
+    }
+  },
+  fsync: (fd) => new Promise((resolve, reject) => fsync(fd, (error) => (error ? reject(error) : resolve()))),
+};
+
 export class Controller {
   /** Applies committed records and indexes topics by id, as each broker's cache does. */
   private readonly metadata = new MetadataCache();
   private fd: number | undefined;
+  /** The commit in progress, which close() waits for. */
+  private committing: Promise<void> | undefined;
+  /** Set when a write or fsync of the metadata log failed: nothing more is committed. */
+  private failure: Error | undefined;
 
-  private constructor(readonly file: string, readonly brokerCount: number, private readonly log?: Logger) {}
+  private constructor(readonly file: string, readonly brokerCount: number, private readonly log: Logger | undefined, private readonly io: MetadataFileIo) {}
 
   /** Replays the metadata log (creating it on first start) and moves orphaned leaders. */
-  static open(dataDirectory: string, brokerCount: number, log?: Logger): Controller {
-    const controller = new Controller(path.join(dataDirectory, METADATA_LOG_FILE), brokerCount, log);
+  static async open(dataDirectory: string, brokerCount: number, log?: Logger, io: MetadataFileIo = nodeMetadataFileIo): Promise<Controller> {
+    const controller = new Controller(path.join(dataDirectory, METADATA_LOG_FILE), brokerCount, log, io);
     controller.replay();
-    if (controller.state.clusterId === undefined) controller.commit([{ type: 'cluster-created', clusterId: randomUuid() }]);
+    if (controller.state.clusterId === undefined) await controller.commitOrThrow([{ type: 'cluster-created', clusterId: randomUuid() }]);
     const moves = planReassignMissingLeaders(controller.state, brokerCount);
     if (moves.length > 0) {
       log?.info({ topics: moves.length, brokerCount }, 'moving leaders of partitions whose broker no longer exists');
-      controller.commit(moves);
+      await controller.commitOrThrow(moves);
     }
     return controller;
   }
@@ -78,45 +105,73 @@ export class Controller {
     return this.metadata.topics();
   }
 
-  /** Validates and, unless `validateOnly`, durably creates a topic. */
-  createTopic(command: Omit<CreateTopicCommand, 'topicId'>, validateOnly = false): PlanResult & { topic?: TopicState } {
+  /**
+   * Validates and, unless `validateOnly`, durably creates a topic. Callers must not overlap
+   * changes (the controller actor takes one message at a time): each plans on the state the
+   * previous one left.
+   */
+  async createTopic(command: Omit<CreateTopicCommand, 'topicId'>, validateOnly = false): Promise<PlanResult & { topic?: TopicState }> {
     const plan = planCreateTopic(this.state, { ...command, topicId: randomUuid() }, this.brokerCount);
     if ('error' in plan || validateOnly) return plan;
-    this.commit(plan.records);
+    const committed = await this.commit(plan);
+    if ('error' in committed) return committed;
     return { ...plan, topic: this.metadata.topic(command.name)! };
   }
 
   /** Durably removes a topic from the metadata (its logs are the caller's to delete). */
-  deleteTopic(name: string): PlanResult {
+  deleteTopic(name: string): Promise<PlanResult> {
     return this.carryOut(planDeleteTopic(this.state, name), false);
   }
 
   /** Validates and, unless `validateOnly`, durably adds partitions to a topic. */
-  createPartitions(command: CreatePartitionsCommand, validateOnly = false): PlanResult {
+  createPartitions(command: CreatePartitionsCommand, validateOnly = false): Promise<PlanResult> {
     return this.carryOut(planCreatePartitions(this.state, command, this.brokerCount), validateOnly);
   }
 
   /** Replaces a topic's explicit configs (already validated by the caller). */
-  alterTopicConfigs(name: string, configs: Readonly<Record<string, string>>, validateOnly = false): PlanResult {
+  alterTopicConfigs(name: string, configs: Readonly<Record<string, string>>, validateOnly = false): Promise<PlanResult> {
     return this.carryOut(planAlterTopicConfigs(this.state, name, configs), validateOnly);
   }
 
-  close(): void {
+  /** Closes the file once the commit in progress, if any, has finished. */
+  async close(): Promise<void> {
+    await this.committing?.catch(() => undefined);
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
   }
 
-  private carryOut(plan: PlanResult, validateOnly: boolean): PlanResult {
-    if ('records' in plan && !validateOnly) this.commit(plan.records);
-    return plan;
+  private async carryOut(plan: PlanResult, validateOnly: boolean): Promise<PlanResult> {
+    if ('error' in plan || validateOnly) return plan;
+    return this.commit(plan);
   }
 
-  /** Writes and fsyncs the records, then applies them. */
-  private commit(records: MetadataRecord[]): void {
-    const text = records.map((record) => JSON.stringify(record) + '\n').join('');
+  /** Writes and fsyncs the records, then applies them; a failed disk answers KAFKA_STORAGE_ERROR. */
+  private async commit(plan: PlanResult & { records: MetadataRecord[] }): Promise<PlanResult> {
+    if (this.failure) return { error: 'KAFKA_STORAGE_ERROR', message: `the metadata log is offline: ${this.failure.message}` };
+    try {
+      await this.commitOrThrow(plan.records);
+      return plan;
+    } catch (error) {
+      this.failure = error as Error;
+      this.log?.error({ file: this.file, err: error }, 'metadata log write failed; no more topic changes until a restart');
+      return { error: 'KAFKA_STORAGE_ERROR', message: `writing the metadata log failed: ${(error as Error).message}` };
+    }
+  }
+
+  private async commitOrThrow(records: MetadataRecord[]): Promise<void> {
+    if (this.committing) throw new Error('controller commits must not overlap');
+    const bytes = Buffer.from(records.map((record) => JSON.stringify(record) + '\n').join(''));
     this.fd ??= openSync(this.file, 'a');
-    writeSync(this.fd, text);
-    fsyncSync(this.fd);
+    const fd = this.fd;
+    this.committing = (async () => {
+      await this.io.append(fd, bytes);
+      await this.io.fsync(fd);
+    })();
+    try {
+      await this.committing;
+    } finally {
+      this.committing = undefined;
+    }
     for (const record of records) this.metadata.apply(record);
   }
 
