@@ -116,6 +116,7 @@ import type {
 } from './broker-workers/load-worker.js';
 import { ThreadStateSampler, type BlockedTime } from './broker-workers/thread-states.js';
 import { TimerLateness } from './broker-workers/timer-lateness.js';
+import { TcpCounterSampler, describeTcpWindow, type TcpWindow } from './broker-workers/tcp-counters.js';
 import { buildBatch, CLIENT_ID, clockTicksPerS, machineBusyTicks, pageCacheState } from './broker-workers/wire.js';
 import { runBench, scratchDirectory } from './scratch-directory.js';
 
@@ -632,7 +633,7 @@ async function main(): Promise<void> {
   const consumeBest = [...consumeRows].sort((a, b) => b.recordsPerS - a.recordsPerS)[0];
 
   // 3. produce-to-consume: the end-to-end peak, then latency at half (and a quarter) of it
-  type LatencyRow = { name: string; basis: 'settle' | 'peak-search' | 'end-to-end' | 'produce'; valueBytes: number; acks: number; load: number; lingerMs: number; rate: number; overloaded: boolean; sustained: boolean; batchRecords: number; batchBytes: number; fillMs: number; produced: ProduceResult; consumed: ConsumeLatencyResult; consumedPerS: number; samples: number; p50: number; p99: number; p999: number; max: number; blocked: BlockedTime; checkpoints: { startedAt: number; ms: number }[]; benchGc: { producer: PauseFigures; consumer: PauseFigures }; mainTimerLateMs: number };
+  type LatencyRow = { name: string; basis: 'settle' | 'peak-search' | 'end-to-end' | 'produce'; valueBytes: number; acks: number; load: number; lingerMs: number; rate: number; overloaded: boolean; sustained: boolean; batchRecords: number; batchBytes: number; fillMs: number; produced: ProduceResult; consumed: ConsumeLatencyResult; consumedPerS: number; samples: number; p50: number; p99: number; p999: number; max: number; blocked: BlockedTime; checkpoints: { startedAt: number; ms: number }[]; benchGc: { producer: PauseFigures; consumer: PauseFigures }; mainTimerLateMs: number; tcp: TcpWindow | undefined };
   const latencyRows: LatencyRow[] = [];
   const latencyHeader = '    case                                    rate asked   batch (records, bytes, fill ms)   req/s   sent rate   consumed rate   p50 ms   p99 ms   p99.9 ms   max ms   batches   ack p99 ms   send lag mean/max ms   producer ELU   CPU cores: broker (sys; 3 busiest threads) / bench / other';
   /**
@@ -657,10 +658,12 @@ async function main(): Promise<void> {
     };
     const threadStates = new ThreadStateSampler(brokerPid);
     const mainTimer = new TimerLateness();
+    const tcpCounters = new TcpCounterSampler();
     producer.post(spec);
     const produced = await producer.expect('produced');
     const blocked = threadStates.stop(produced.measureStartMs, produced.measureEndMs, BROKERS);
     const mainTimerLateMs = pausesIn(mainTimer.stop(), produced.measureStartMs, produced.measureEndMs).maxMs;
+    const tcp = tcpCounters.stop(produced.measureStartMs, produced.measureEndMs);
     if (produced.errors.length > 0) throw new Error(`${name}: ${produced.errors.join('; ')}`);
     consumer.post({ op: 'stop-consume', endOffsets: produced.endOffsets });
     const consumed = await consumer.expect('latencies');
@@ -700,7 +703,7 @@ async function main(): Promise<void> {
     const p99 = percentile(sorted, 99);
     // A search step also fails when the consumer fell behind by more than PEAK_SEARCH_P99_MAX_MS.
     const sustained = !overloaded && (basis !== 'peak-search' || p99 <= PEAK_SEARCH_P99_MAX_MS);
-    const row: LatencyRow = { name, basis, valueBytes, acks, load, lingerMs, rate, overloaded, sustained, batchRecords: produced.batchRecords, batchBytes: produced.batchBytes, fillMs, produced, consumed, consumedPerS, samples: sorted.length, p50: percentile(sorted, 50), p99, p999: percentile(sorted, 99.9), max: sorted[sorted.length - 1] ?? NaN, blocked, checkpoints, benchGc, mainTimerLateMs };
+    const row: LatencyRow = { name, basis, valueBytes, acks, load, lingerMs, rate, overloaded, sustained, batchRecords: produced.batchRecords, batchBytes: produced.batchBytes, fillMs, produced, consumed, consumedPerS, samples: sorted.length, p50: percentile(sorted, 50), p99, p999: percentile(sorted, 99.9), max: sorted[sorted.length - 1] ?? NaN, blocked, checkpoints, benchGc, mainTimerLateMs, tcp };
     if (basis === 'end-to-end' || basis === 'produce') latencyRows.push(row);
     console.log(
       `    ${name.padEnd(38)}   ${fmtRate(rate).padStart(10)}   ${`${produced.batchRecords}, ${produced.batchBytes} B, ${fillMs.toFixed(2)}`.padStart(31)}   ${(produced.requests / produced.seconds).toFixed(0).padStart(5)}   ${fmtRate(sentPerS).padStart(9)}   ${fmtRate(consumedPerS).padStart(13)}   ${row.p50.toFixed(2).padStart(6)}   ${row.p99.toFixed(2).padStart(6)}   ${row.p999.toFixed(2).padStart(8)}   ${row.max.toFixed(2).padStart(6)}   ${String(row.samples).padStart(7)}   ${produced.ackP99Ms.toFixed(2).padStart(10)}   ${`${produced.sendLagMeanMs.toFixed(2)} / ${produced.sendLagMaxMs.toFixed(2)}`.padStart(20)}   ${produced.elu.toFixed(2).padStart(12)}   ${cpuCols(produced)}` +
@@ -713,7 +716,7 @@ async function main(): Promise<void> {
       `broker threads seen blocked in the kernel (state D, sampled every 20 ms): event loops ${blocked.loopsMs} ms${blocked.loopStacks.length > 0 ? ` (in ${blocked.loopStacks.slice(0, 3).map((s) => `${s.stack}: ${s.ms} ms`).join('; ')})` : ''}, others ${blocked.othersMs} ms; ` +
       `log checkpoints in the window: ${checkpoints.length === 0 ? 'none' : checkpoints.map((c) => `at ${((c.startedAt - produced.measureStartMs) / 1000).toFixed(1)} s (${c.ms} ms)`).join(', ')}; ` +
       `bench GC pauses in the window, longest / total ms: producer ${benchGc.producer.maxMs.toFixed(1)} / ${benchGc.producer.totalMs.toFixed(1)}, consumer ${benchGc.consumer.maxMs.toFixed(1)} / ${benchGc.consumer.totalMs.toFixed(1)}; ` +
-      `the bench main thread's 10 ms timer late by up to ${mainTimerLateMs.toFixed(1)} ms`);
+      `the bench main thread's 10 ms timer late by up to ${mainTimerLateMs.toFixed(1)} ms; ${describeTcpWindow(tcp)}`);
     return row;
   };
 
@@ -870,7 +873,7 @@ async function main(): Promise<void> {
     end_to_end_peak_given: Object.fromEntries([...PEAK_GIVEN].filter(([, rate]) => rate > 0).map(([valueBytes, rate]) => [`${valueBytes}B`, rate])),
     p99_ms_half_produce_peak: round(p99ProducePeak, 2),
     half_produce_peak_records_per_s: halfProducePeak?.rate ?? null,
-    latency_cases: latencyRows.map((row) => ({ name: row.name, basis: row.basis, record_B: row.valueBytes, acks: row.acks, load: row.load, linger_ms: row.lingerMs, records_per_s: row.rate, overloaded: row.overloaded, sent_records_per_s: Math.round(row.produced.records / row.produced.seconds), consumed_records_per_s: Math.round(row.consumedPerS), batch_records: row.batchRecords, p50: round(row.p50, 2), p99: round(row.p99, 2), p999: round(row.p999, 2), max: round(row.max, 2), batches: row.samples, broker_cpu_cores: round(row.produced.cpuCores[0] ?? NaN, 2), broker_loops_blocked_ms: row.blocked.loopsMs, broker_loops_blocked_in: row.blocked.loopStacks.slice(0, 3), broker_others_blocked_ms: row.blocked.othersMs, log_checkpoints_ms: row.checkpoints.map((c) => c.ms), bench_gc_max_ms: round(Math.max(row.benchGc.producer.maxMs, row.benchGc.consumer.maxMs), 1), bench_main_timer_late_max_ms: round(row.mainTimerLateMs, 1) })),
+    latency_cases: latencyRows.map((row) => ({ name: row.name, basis: row.basis, record_B: row.valueBytes, acks: row.acks, load: row.load, linger_ms: row.lingerMs, records_per_s: row.rate, overloaded: row.overloaded, sent_records_per_s: Math.round(row.produced.records / row.produced.seconds), consumed_records_per_s: Math.round(row.consumedPerS), batch_records: row.batchRecords, p50: round(row.p50, 2), p99: round(row.p99, 2), p999: round(row.p999, 2), max: round(row.max, 2), batches: row.samples, broker_cpu_cores: round(row.produced.cpuCores[0] ?? NaN, 2), broker_loops_blocked_ms: row.blocked.loopsMs, broker_loops_blocked_in: row.blocked.loopStacks.slice(0, 3), broker_others_blocked_ms: row.blocked.othersMs, log_checkpoints_ms: row.checkpoints.map((c) => c.ms), bench_gc_max_ms: round(Math.max(row.benchGc.producer.maxMs, row.benchGc.consumer.maxMs), 1), bench_main_timer_late_max_ms: round(row.mainTimerLateMs, 1), tcp_retransmits: row.tcp?.totals.retransmits, tcp_timeouts: row.tcp?.totals.timeouts })),
     loopback_MB_per_s: round(loopbackBest, 1),
     plain_write_MB_per_s: diskWrite ? round(diskWrite.bytes / MB / diskWrite.seconds, 1) : null,
     loopback_MB_per_s_by_batch_KiB: Object.fromEntries([...loopback].map(([size, r]) => [size / KiB, round(r.bytes / MB / r.seconds, 1)])),
