@@ -633,7 +633,7 @@ async function main(): Promise<void> {
   const consumeBest = [...consumeRows].sort((a, b) => b.recordsPerS - a.recordsPerS)[0];
 
   // 3. produce-to-consume: the end-to-end peak, then latency at half (and a quarter) of it
-  type LatencyRow = { name: string; basis: 'settle' | 'peak-search' | 'end-to-end' | 'produce'; valueBytes: number; acks: number; load: number; lingerMs: number; rate: number; overloaded: boolean; sustained: boolean; batchRecords: number; batchBytes: number; fillMs: number; produced: ProduceResult; consumed: ConsumeLatencyResult; consumedPerS: number; samples: number; p50: number; p99: number; p999: number; max: number; blocked: BlockedTime; checkpoints: { startedAt: number; ms: number }[]; benchGc: { producer: PauseFigures; consumer: PauseFigures }; mainTimerLateMs: number; tcp: TcpWindow | undefined };
+  type LatencyRow = { name: string; basis: 'settle' | 'peak-search' | 'end-to-end' | 'produce'; valueBytes: number; acks: number; load: number; lingerMs: number; rate: number; overloaded: boolean; sustained: boolean; batchRecords: number; batchBytes: number; fillMs: number; produced: ProduceResult; consumed: ConsumeLatencyResult; consumedPerS: number; samples: number; p50: number; p99: number; p999: number; max: number; blocked: BlockedTime; checkpoints: { startedAt: number; ms: number }[]; benchGc: { producer: PauseFigures; consumer: PauseFigures }; mainTimerLateMs: number; tcp: TcpWindow | undefined; worstLoopStates: string[] };
   const latencyRows: LatencyRow[] = [];
   const latencyHeader = '    case                                    rate asked   batch (records, bytes, fill ms)   req/s   sent rate   consumed rate   p50 ms   p99 ms   p99.9 ms   max ms   batches   ack p99 ms   send lag mean/max ms   producer ELU   CPU cores: broker (sys; 3 busiest threads) / bench / other';
   /**
@@ -677,11 +677,14 @@ async function main(): Promise<void> {
     const latencies: number[] = [];
     const bySecond: number[][] = [];
     let seenInWindow = 0;
+    /** The batch that took longest from send to seen, in the window. */
+    let worst = { sentAt: NaN, ms: -1 };
     for (let i = 0; i < consumed.samples.length; i += 2) {
       const sentAt = consumed.samples[i]!;
       const seenAt = sentAt + consumed.samples[i + 1]!;
       if (seenAt >= produced.measureStartMs && seenAt <= produced.measureEndMs) seenInWindow++;
       if (sentAt < produced.measureStartMs || sentAt > produced.measureEndMs) continue;
+      if (consumed.samples[i + 1]! > worst.ms) worst = { sentAt, ms: consumed.samples[i + 1]! };
       latencies.push(consumed.samples[i + 1]!);
       (bySecond[Math.floor((sentAt - produced.measureStartMs) / 1000)] ??= []).push(consumed.samples[i + 1]!);
     }
@@ -703,7 +706,7 @@ async function main(): Promise<void> {
     const p99 = percentile(sorted, 99);
     // A search step also fails when the consumer fell behind by more than PEAK_SEARCH_P99_MAX_MS.
     const sustained = !overloaded && (basis !== 'peak-search' || p99 <= PEAK_SEARCH_P99_MAX_MS);
-    const row: LatencyRow = { name, basis, valueBytes, acks, load, lingerMs, rate, overloaded, sustained, batchRecords: produced.batchRecords, batchBytes: produced.batchBytes, fillMs, produced, consumed, consumedPerS, samples: sorted.length, p50: percentile(sorted, 50), p99, p999: percentile(sorted, 99.9), max: sorted[sorted.length - 1] ?? NaN, blocked, checkpoints, benchGc, mainTimerLateMs, tcp };
+    const row: LatencyRow = { name, basis, valueBytes, acks, load, lingerMs, rate, overloaded, sustained, batchRecords: produced.batchRecords, batchBytes: produced.batchBytes, fillMs, produced, consumed, consumedPerS, samples: sorted.length, p50: percentile(sorted, 50), p99, p999: percentile(sorted, 99.9), max: sorted[sorted.length - 1] ?? NaN, blocked, checkpoints, benchGc, mainTimerLateMs, tcp, worstLoopStates: threadStates.loopStatesBetween(worst.sentAt, worst.sentAt + worst.ms) };
     if (basis === 'end-to-end' || basis === 'produce') latencyRows.push(row);
     console.log(
       `    ${name.padEnd(38)}   ${fmtRate(rate).padStart(10)}   ${`${produced.batchRecords}, ${produced.batchBytes} B, ${fillMs.toFixed(2)}`.padStart(31)}   ${(produced.requests / produced.seconds).toFixed(0).padStart(5)}   ${fmtRate(sentPerS).padStart(9)}   ${fmtRate(consumedPerS).padStart(13)}   ${row.p50.toFixed(2).padStart(6)}   ${row.p99.toFixed(2).padStart(6)}   ${row.p999.toFixed(2).padStart(8)}   ${row.max.toFixed(2).padStart(6)}   ${String(row.samples).padStart(7)}   ${produced.ackP99Ms.toFixed(2).padStart(10)}   ${`${produced.sendLagMeanMs.toFixed(2)} / ${produced.sendLagMaxMs.toFixed(2)}`.padStart(20)}   ${produced.elu.toFixed(2).padStart(12)}   ${cpuCols(produced)}` +
@@ -716,7 +719,8 @@ async function main(): Promise<void> {
       `broker threads seen blocked in the kernel (state D, sampled every 20 ms): event loops ${blocked.loopsMs} ms${blocked.loopStacks.length > 0 ? ` (in ${blocked.loopStacks.slice(0, 3).map((s) => `${s.stack}: ${s.ms} ms`).join('; ')})` : ''}, others ${blocked.othersMs} ms; ` +
       `log checkpoints in the window: ${checkpoints.length === 0 ? 'none' : checkpoints.map((c) => `at ${((c.startedAt - produced.measureStartMs) / 1000).toFixed(1)} s (${c.ms} ms)`).join(', ')}; ` +
       `bench GC pauses in the window, longest / total ms: producer ${benchGc.producer.maxMs.toFixed(1)} / ${benchGc.producer.totalMs.toFixed(1)}, consumer ${benchGc.consumer.maxMs.toFixed(1)} / ${benchGc.consumer.totalMs.toFixed(1)}; ` +
-      `the bench main thread's 10 ms timer late by up to ${mainTimerLateMs.toFixed(1)} ms; ${describeTcpWindow(tcp)}`);
+      `the bench main thread's 10 ms timer late by up to ${mainTimerLateMs.toFixed(1)} ms; ${describeTcpWindow(tcp)}; ` +
+      `while the slowest batch (${worst.ms.toFixed(1)} ms, sent at +${((worst.sentAt - produced.measureStartMs) / 1000).toFixed(2)} s) was under way the broker's event loops were seen (every 20 ms): ${row.worstLoopStates.join(' | ')}`);
     return row;
   };
 
@@ -873,7 +877,7 @@ async function main(): Promise<void> {
     end_to_end_peak_given: Object.fromEntries([...PEAK_GIVEN].filter(([, rate]) => rate > 0).map(([valueBytes, rate]) => [`${valueBytes}B`, rate])),
     p99_ms_half_produce_peak: round(p99ProducePeak, 2),
     half_produce_peak_records_per_s: halfProducePeak?.rate ?? null,
-    latency_cases: latencyRows.map((row) => ({ name: row.name, basis: row.basis, record_B: row.valueBytes, acks: row.acks, load: row.load, linger_ms: row.lingerMs, records_per_s: row.rate, overloaded: row.overloaded, sent_records_per_s: Math.round(row.produced.records / row.produced.seconds), consumed_records_per_s: Math.round(row.consumedPerS), batch_records: row.batchRecords, p50: round(row.p50, 2), p99: round(row.p99, 2), p999: round(row.p999, 2), max: round(row.max, 2), batches: row.samples, broker_cpu_cores: round(row.produced.cpuCores[0] ?? NaN, 2), broker_loops_blocked_ms: row.blocked.loopsMs, broker_loops_blocked_in: row.blocked.loopStacks.slice(0, 3), broker_others_blocked_ms: row.blocked.othersMs, log_checkpoints_ms: row.checkpoints.map((c) => c.ms), bench_gc_max_ms: round(Math.max(row.benchGc.producer.maxMs, row.benchGc.consumer.maxMs), 1), bench_main_timer_late_max_ms: round(row.mainTimerLateMs, 1), tcp_retransmits: row.tcp?.totals.retransmits, tcp_timeouts: row.tcp?.totals.timeouts })),
+    latency_cases: latencyRows.map((row) => ({ name: row.name, basis: row.basis, record_B: row.valueBytes, acks: row.acks, load: row.load, linger_ms: row.lingerMs, records_per_s: row.rate, overloaded: row.overloaded, sent_records_per_s: Math.round(row.produced.records / row.produced.seconds), consumed_records_per_s: Math.round(row.consumedPerS), batch_records: row.batchRecords, p50: round(row.p50, 2), p99: round(row.p99, 2), p999: round(row.p999, 2), max: round(row.max, 2), batches: row.samples, broker_cpu_cores: round(row.produced.cpuCores[0] ?? NaN, 2), broker_loops_blocked_ms: row.blocked.loopsMs, broker_loops_blocked_in: row.blocked.loopStacks.slice(0, 3), broker_others_blocked_ms: row.blocked.othersMs, log_checkpoints_ms: row.checkpoints.map((c) => c.ms), bench_gc_max_ms: round(Math.max(row.benchGc.producer.maxMs, row.benchGc.consumer.maxMs), 1), bench_main_timer_late_max_ms: round(row.mainTimerLateMs, 1), tcp_retransmits: row.tcp?.totals.retransmits, tcp_timeouts: row.tcp?.totals.timeouts, worst_batch_loop_states: row.worstLoopStates })),
     loopback_MB_per_s: round(loopbackBest, 1),
     plain_write_MB_per_s: diskWrite ? round(diskWrite.bytes / MB / diskWrite.seconds, 1) : null,
     loopback_MB_per_s_by_batch_KiB: Object.fromEntries([...loopback].map(([size, r]) => [size / KiB, round(r.bytes / MB / r.seconds, 1)])),

@@ -11,6 +11,10 @@
  * so that a case whose event loops were blocked says where: the innermost frames of the stacks
  * seen, with how long each was seen.
  *
+ * Every sample of every thread's state is kept too (with, for a sleeping thread, the kernel
+ * function it sleeps in: /proc/.../wchan), so that the worst moment of a case can be looked at
+ * afterwards: were the event loops running (R), waiting for input (S in ep_poll) or blocked (D)?
+ *
  * Linux only: where /proc is missing it samples nothing and reports zeros.
  */
 import fs from 'node:fs';
@@ -28,6 +32,16 @@ export interface BlockedTime {
 const STACK_FRAMES = 4;
 /** Samples in D kept per thread (a sampler lives for one case: ~10 s, 50 samples a second). */
 const SAMPLES_PER_THREAD_MAX = 10_000;
+
+/** The kernel function a sleeping thread waits in ('ep_poll', 'futex_wait_queue'...), or undefined. */
+function readWchan(pid: number, tid: string): string | undefined {
+  try {
+    const name = fs.readFileSync(`/proc/${pid}/task/${tid}/wchan`, 'latin1').trim();
+    return name === '' || name === '0' ? undefined : name.replace(/\.constprop\.\d+$/, '');
+  } catch {
+    return undefined;
+  }
+}
 
 /** Kernel stacks are readable (root); false after the first refusal, so that nobody else pays for a failing read per sample. */
 let stacksReadable = true;
@@ -76,6 +90,10 @@ export class ThreadStateSampler {
   private readonly blockedAt = new Map<string, { at: number; stack: string | undefined }[]>();
   private readonly cpuAtStart = new Map<string, number>();
   private readonly cpuAtEnd = new Map<string, number>();
+  /** Per thread: every sample (epoch ms, state, and where it slept when in S). */
+  private readonly states = new Map<string, { at: number; state: string; wchan: string | undefined }[]>();
+  /** The event loops, known once stop() has run. */
+  private loops = new Set<string>();
 
   constructor(
     private readonly pid: number,
@@ -97,6 +115,7 @@ export class ThreadStateSampler {
     }
     const cpu = (tid: string): number => (this.cpuAtEnd.get(tid) ?? 0) - (this.cpuAtStart.get(tid) ?? 0);
     const loops = new Set([...this.cpuAtEnd.keys()].sort((a, b) => cpu(b) - cpu(a)).slice(0, loopThreads));
+    this.loops = loops;
     const result: BlockedTime = { loopsMs: 0, othersMs: 0, loopStacks: [] };
     const loopStacks = new Map<string, number>();
     for (const [tid, samples] of this.blockedAt) {
@@ -113,10 +132,33 @@ export class ThreadStateSampler {
     return result;
   }
 
+  /**
+   * After stop(): what the event loops were seen doing within [fromMs, toMs], one entry per loop,
+   * busiest first, as 'R 3, S 5 (ep_poll 5)': samples in each state, where the sleeping ones slept.
+   */
+  loopStatesBetween(fromMs: number, toMs: number): string[] {
+    return [...this.loops].map((tid) => {
+      const seen = (this.states.get(tid) ?? []).filter((sample) => sample.at >= fromMs && sample.at <= toMs);
+      const byState = new Map<string, number>();
+      const byWchan = new Map<string, number>();
+      for (const sample of seen) {
+        byState.set(sample.state, (byState.get(sample.state) ?? 0) + 1);
+        if (sample.state === 'S' && sample.wchan) byWchan.set(sample.wchan, (byWchan.get(sample.wchan) ?? 0) + 1);
+      }
+      const slept = [...byWchan].sort((a, b) => b[1] - a[1]).slice(0, 2).map(([name, count]) => `${name} ${count}`).join(', ');
+      return [...byState].sort((a, b) => a[0].localeCompare(b[0])).map(([state, count]) => `${state} ${count}${state === 'S' && slept ? ` (${slept})` : ''}`).join(', ') || 'no samples';
+    });
+  }
+
   private sample(): void {
     const now = performance.timeOrigin + performance.now();
     for (const tid of threadIds(this.pid)) {
-      if (readStat(this.pid, tid)?.state !== 'D') continue;
+      const state = readStat(this.pid, tid)?.state;
+      if (state === undefined) continue;
+      let kept = this.states.get(tid);
+      if (!kept) this.states.set(tid, (kept = []));
+      if (kept.length < SAMPLES_PER_THREAD_MAX) kept.push({ at: now, state, wchan: state === 'S' ? readWchan(this.pid, tid) : undefined });
+      if (state !== 'D') continue;
       let samples = this.blockedAt.get(tid);
       if (!samples) this.blockedAt.set(tid, (samples = []));
       if (samples.length >= SAMPLES_PER_THREAD_MAX) continue;
