@@ -24,6 +24,7 @@ import type { PageCacheBudget } from './page-cache-budget.js';
 import { assignOffsets, batchSizeAt, checkBatches, readBatchHeader, stampLogAppendTime } from './record-batch.js';
 import type { CpuPool } from '../runtime/cpu-pool.js';
 import type { SegmentSpares } from './segment-spares.js';
+import type { BatchHeader } from './record-batch.js';
 import { Segment, type ReadSlice, type SegmentOptions } from './segment.js';
 import { completeInterruptedSwaps, listSegmentBaseOffsets } from './segment-files.js';
 
@@ -249,6 +250,25 @@ export class PartitionLog {
       return { offset, timestamp: segment.findBatch(offset)?.maxTimestamp ?? timestamp };
     }
     return undefined;
+  }
+
+  /**
+   * ListOffsets MAX_TIMESTAMP: the first batch holding the largest timestamp of the log (at or past
+   * the log start offset), read whole, or undefined for an empty log. A segment whose running
+   * maximum is not above the best found so far is not looked into.
+   */
+  batchWithMaxTimestamp(): { header: BatchHeader; bytes: Uint8Array } | undefined {
+    this.checkHealthy();
+    let best: { header: BatchHeader; segment: Segment } | undefined;
+    for (const segment of this.segments) {
+      if (best !== undefined && segment.maxTimestamp <= best.header.maxTimestamp) continue;
+      const header = segment.findMaxTimestamp(this.logStartOffset);
+      if (header && (best === undefined || header.maxTimestamp > best.header.maxTimestamp)) best = { header, segment };
+    }
+    if (!best) return undefined;
+    const bytes = best.segment.readAt(best.header.position, best.header.sizeBytes);
+    if (bytes.byteLength !== best.header.sizeBytes) throw new KafkaError('KAFKA_STORAGE_ERROR', `batch at offset ${best.header.baseOffset} of ${this.directory} is cut short`);
+    return { header: best.header, bytes };
   }
 
   setHighWatermark(offset: number): void {

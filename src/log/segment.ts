@@ -221,6 +221,23 @@ export class Segment {
   }
 
   /**
+   * The first batch holding the largest max timestamp among the batches that end at or past
+   * `startingOffset`, or undefined when there are none. The running maximum says which batch that
+   * is, unless DeleteRecords moved the start past it: then the headers from the start are scanned.
+   */
+  findMaxTimestamp(startingOffset = this.baseOffset): BatchHeader | undefined {
+    if (startingOffset >= this.nextOffset) return undefined;
+    const atMaximum = this.findBatch(this.baseOffset + this.maxTimestampRelativeOffset);
+    if (atMaximum && lastOffsetOf(atMaximum) >= startingOffset) return atMaximum;
+    let best: BatchHeader | undefined;
+    this.scanFromIndex(startingOffset, (header) => {
+      if (lastOffsetOf(header) >= startingOffset && (best === undefined || header.maxTimestamp > best.maxTimestamp)) best = header;
+      return true;
+    });
+    return best;
+  }
+
+  /**
    * Reads whole batches starting with the batch at `position`: up to `maxBytes`, but always at
    * least one whole batch, and none whose base offset is >= `offsetLimit` (the high watermark).
    * Large reads go into buffers lent by the thread's data-path pool (buffer-pool.ts), which

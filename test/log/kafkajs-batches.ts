@@ -15,6 +15,8 @@ export interface TestRecord {
   key: Buffer | null;
   value: Buffer | null;
   headers?: Record<string, Buffer>;
+  /** Added to the batch's first timestamp (default 0); the batch's max timestamp follows. */
+  timestampDelta?: number;
 }
 
 export interface DecodedRecord {
@@ -30,9 +32,9 @@ export async function kafkajsBatch(records: TestRecord[], options: { timestampMs
   const encoded = await RecordBatch({
     compression: options.compression === 'gzip' ? Compression.GZIP : Compression.None,
     firstTimestamp: timestamp,
-    maxTimestamp: timestamp,
+    maxTimestamp: timestamp + Math.max(...records.map((record) => record.timestampDelta ?? 0)),
     lastOffsetDelta: records.length - 1,
-    records: records.map((record, offsetDelta) => Record({ offsetDelta, timestampDelta: 0, key: record.key, value: record.value, headers: record.headers ?? {} })),
+    records: records.map((record, offsetDelta) => Record({ offsetDelta, timestampDelta: record.timestampDelta ?? 0, key: record.key, value: record.value, headers: record.headers ?? {} })),
   });
   return new Uint8Array(encoded.buffer);
 }

@@ -189,7 +189,7 @@ describe('Fetch', () => {
 });
 
 describe('ListOffsets', () => {
-  it('answers earliest, latest and by timestamp', async () => {
+  it('answers earliest, latest, by timestamp and max timestamp', async () => {
     await produce(clients[1]!, 'times', 0, await kafkajsBatch([{ key: null, value: text('a') }, { key: null, value: text('b') }], { timestampMs: 3_000 }));
     const at = async (timestamp: bigint, version = 7) => (await listOffsets(clients[1]!, 'times', 0, timestamp, version)).topics[0]!.partitions[0]!;
     expect(await at(-2n)).toMatchObject({ errorCode: 0, offset: 0n, timestamp: -1n, leaderEpoch: 0 });
@@ -198,6 +198,11 @@ describe('ListOffsets', () => {
     expect(await at(2_500n, 1)).toMatchObject({ offset: 2n, timestamp: 3_000n });
     expect(await at(0n, 4)).toMatchObject({ offset: 0n, timestamp: 1_000n });
     expect(await at(9_999n)).toMatchObject({ errorCode: 0, offset: -1n, timestamp: -1n });
+    // Max timestamp (-3): the first record holding the largest timestamp, then one with a later record in the middle of a batch.
+    expect(await at(-3n)).toMatchObject({ errorCode: 0, offset: 2n, timestamp: 3_000n, leaderEpoch: 0 });
+    await produce(clients[1]!, 'times', 0, await kafkajsBatch([0, 700, 200, 700].map((timestampDelta, i) => ({ key: null, value: text(`late ${i}`), timestampDelta })), { timestampMs: 2_500, compression: 'gzip' }));
+    await produce(clients[1]!, 'times', 0, await kafkajsBatch([{ key: null, value: text('early') }], { timestampMs: 500 }));
+    expect(await at(-3n)).toMatchObject({ errorCode: 0, offset: 5n, timestamp: 3_200n });
     expect((await listOffsets(clients[0]!, 'times', 0, -1n)).topics[0]!.partitions[0]!.errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
   });
 });

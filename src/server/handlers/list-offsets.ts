@@ -8,12 +8,15 @@
  * that batch's max timestamp. Kafka answers the exact record; the two agree whenever a batch's
  * records share one timestamp, which is how producers write them in practice.
  *
- * Not yet: -3 (max timestamp, v7) needs a per-record scan and answers UNSUPPORTED_VERSION.
+ * Max timestamp (-3, v7; Java's OffsetSpec.maxTimestamp()): the record with the largest
+ * timestamp, the first such, and that timestamp (max-timestamp.ts says how the record is found).
  */
+import type { PartitionLog } from '../../log/partition-log.js';
 import { ErrorCode } from '../../protocol/generated/error-codes.js';
 import type { ListOffsetsRequest, ListOffsetsResponse } from '../../protocol/generated/messages/index.js';
 import type { ListOffsetsPartitionResponse } from '../../protocol/generated/messages/list-offsets-response.js';
 import { defineHandler, type RequestContext } from '../handler.js';
+import { offsetOfMaxTimestamp } from '../../log/max-timestamp.js';
 import { errorCodeOf, leaderPartition } from '../partition-lookup.js';
 
 const EARLIEST_TIMESTAMP = -2n;
@@ -30,15 +33,21 @@ function lookup(context: RequestContext, topic: string, partitionIndex: number, 
   const answer = (offset: number, at: number) => withEpoch({ partitionIndex, errorCode: ErrorCode.NONE, timestamp: BigInt(at), offset: BigInt(offset) }, assignment.leaderEpoch);
   if (timestamp === EARLIEST_TIMESTAMP) return answer(log.logStartOffset, -1);
   if (timestamp === LATEST_TIMESTAMP) return answer(log.highWatermark, -1);
-  if (timestamp === MAX_TIMESTAMP) return failed(ErrorCode.UNSUPPORTED_VERSION);
   try {
-    const hit = log.offsetForTimestamp(Number(timestamp));
+    const hit = timestamp === MAX_TIMESTAMP ? maxTimestampHit(log) : log.offsetForTimestamp(Number(timestamp));
     // Records at or past the high watermark are not visible to consumers yet.
     if (!hit || hit.offset >= log.highWatermark) return answer(-1, -1);
     return answer(hit.offset, hit.timestamp);
   } catch (error) {
     return failed(errorCodeOf(error, context.log, `offset lookup in ${topic}-${partitionIndex}`));
   }
+}
+
+function maxTimestampHit(log: PartitionLog): { offset: number; timestamp: number } | undefined {
+  const found = log.batchWithMaxTimestamp();
+  if (!found) return undefined;
+  const offset = offsetOfMaxTimestamp(found.header, found.bytes);
+  return offset === undefined ? undefined : { offset, timestamp: found.header.maxTimestamp };
 }
 
 export const listOffsetsHandler = defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
