@@ -254,14 +254,16 @@ export class PartitionLog {
 
   /**
    * ListOffsets MAX_TIMESTAMP: the first batch holding the largest timestamp of the log (at or past
-   * the log start offset), read whole, or undefined for an empty log. A segment whose running
-   * maximum is not above the best found so far is not looked into.
+   * the log start offset), read whole, or undefined for an empty log. Segments are looked into
+   * by their running maximum, largest first (earliest first among equal ones), until none left
+   * can hold a larger timestamp than the batch found: usually the first one looked into.
    */
   batchWithMaxTimestamp(): { header: BatchHeader; bytes: Uint8Array } | undefined {
     this.checkHealthy();
     let best: { header: BatchHeader; segment: Segment } | undefined;
-    for (const segment of this.segments) {
-      if (best !== undefined && segment.maxTimestamp <= best.header.maxTimestamp) continue;
+    const candidates = [...this.segments].sort((a, b) => b.maxTimestamp - a.maxTimestamp || a.baseOffset - b.baseOffset);
+    for (const segment of candidates) {
+      if (best !== undefined && segment.maxTimestamp <= best.header.maxTimestamp) break;
       const header = segment.findMaxTimestamp(this.logStartOffset);
       if (header && (best === undefined || header.maxTimestamp > best.header.maxTimestamp)) best = { header, segment };
     }

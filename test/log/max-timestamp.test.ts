@@ -88,6 +88,14 @@ describe('PartitionLog.batchWithMaxTimestamp', () => {
     log.close();
   });
 
+  it('finds the newest batch when timestamps grow with offsets, as producers write them', async () => {
+    const log = newLog(300);
+    for (let i = 0; i < 20; i++) await log.append(buildBatch([{ key: null, value: new Uint8Array(60).fill(i) }], { baseTimestamp: 1_000 + i }));
+    expect(log.segmentCount).toBeGreaterThanOrEqual(8);
+    expect(log.batchWithMaxTimestamp()!.header).toMatchObject({ baseOffset: 19, maxTimestamp: 1_019 });
+    log.close();
+  });
+
   it('scans the rest of a segment whose largest batch is below the log start offset', async () => {
     const log = newLog();
     for (const timestamp of [1_000, 9_000, 3_000, 7_000, 5_000]) await log.append(buildBatch([{ key: null, value: value('x') }], { baseTimestamp: timestamp }));
