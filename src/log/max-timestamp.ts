@@ -3,10 +3,10 @@
  * record's offset, the first such, as Kafka does since 3.8 (KAFKA-16310). The log finds the batch
  * (PartitionLog.batchWithMaxTimestamp); this reads its records:
  * - LogAppendTime: every record carries the batch's timestamp, so the first record;
- * - records this process can decode (none, gzip; zstd on Node 22+): the first whose timestamp
- *   equals the batch's max timestamp;
- * - snappy and lz4 (and zstd on Node 20), which the broker stores without ever decoding: the
- *   batch's last offset, which is what Kafka answered for a compressed batch before 3.8.
+ * - records this process can decode (none, gzip, snappy, lz4; zstd on Node 22+): the first
+ *   whose timestamp equals the batch's max timestamp;
+ * - zstd on Node 20, which has no zstd: the batch's last offset, which is what Kafka answered
+ *   for a compressed batch before 3.8.
  * A batch none of whose records has its max timestamp (a producer's bad header) has no answer.
  */
 import { COMPRESSION_MASK, lastOffsetOf, TIMESTAMP_TYPE_LOG_APPEND, type BatchHeader } from './record-batch.js';

@@ -134,11 +134,9 @@ function codecOf(attributes: number): CompressionCodec | undefined {
     case COMPRESSION_ZSTD:
       return 'zstd';
     case COMPRESSION_SNAPPY:
+      return 'snappy';
     case COMPRESSION_LZ4:
-      throw new KafkaError(
-        'UNSUPPORTED_COMPRESSION_TYPE',
-        `${compression === COMPRESSION_SNAPPY ? 'snappy' : 'lz4'} record batches are not supported yet`,
-      );
+      return 'lz4';
     default:
       throw corrupt(`unknown compression type ${compression} in batch attributes`);
   }

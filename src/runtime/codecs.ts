@@ -1,5 +1,6 @@
 /**
- * Kafka's gzip and zstd compression as pure functions over bytes. The CPU pool runs them inline
+ * Kafka's gzip, snappy, lz4 and zstd compression as pure functions over bytes (snappy and lz4
+ * with Kafka's framing: snappy-codec.ts, lz4-codec.ts). The CPU pool runs them inline
  * for small inputs and in its worker task for large ones; keeping one implementation means both
  * paths give the same bytes and the same errors.
  *
@@ -9,22 +10,11 @@
  */
 import { kMaxLength } from 'node:buffer';
 import zlib from 'node:zlib';
+import { CodecError, type CodecErrorCode, type CompressionCodec } from './codecs-errors.js';
+import { lz4Compress, lz4Decompress } from './lz4-codec.js';
+import { snappyCompress, snappyDecompress } from './snappy-codec.js';
 
-/** Kafka's names for the codecs Samsa runs (record batch attributes 1 and 4). */
-export type CompressionCodec = 'gzip' | 'zstd';
-
-export type CodecErrorCode = 'UNSUPPORTED_CODEC' | 'OUTPUT_TOO_LARGE' | 'CORRUPT_INPUT';
-
-export class CodecError extends Error {
-  override readonly name = 'CodecError';
-
-  constructor(
-    readonly code: CodecErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export { CodecError, type CodecErrorCode, type CompressionCodec } from './codecs-errors.js';
 
 /** A CodecError as plain data: Error subclasses lose their code when cloned across threads. */
 export interface CodecFailure {
@@ -38,6 +28,10 @@ export function compressBytes(codec: CompressionCodec, bytes: Uint8Array): Uint8
       return plainBytes(zlib.gzipSync(bytes));
     case 'zstd':
       return plainBytes(zstdBindings().zstdCompressSync(bytes));
+    case 'snappy':
+      return plainBytes(snappyCompress(bytes));
+    case 'lz4':
+      return plainBytes(lz4Compress(bytes));
     default:
       throw unknownCodec(codec);
   }
@@ -59,6 +53,12 @@ export function decompressBytes(codec: CompressionCodec, bytes: Uint8Array, maxO
         break;
       case 'zstd':
         output = zstdBindings().zstdDecompressSync(bytes, options);
+        break;
+      case 'snappy':
+        output = snappyDecompress(bytes, maxOutputBytes);
+        break;
+      case 'lz4':
+        output = lz4Decompress(bytes, maxOutputBytes);
         break;
       default:
         throw unknownCodec(codec);

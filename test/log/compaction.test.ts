@@ -1,9 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildOffsetMap, cleanSegment, compactSegments, offsetMapKey, type CleanSegmentOptions } from '../../src/log/compaction.js';
 import { CONTROL_FLAG, parseBatches, TRANSACTIONAL_FLAG } from '../../src/log/record-batch.js';
-import { COMPRESSION_GZIP, COMPRESSION_NONE, COMPRESSION_SNAPPY, decodeBatchRecords, encodeBatch, type BatchRecord } from '../../src/log/records.js';
+import { COMPRESSION_GZIP, COMPRESSION_LZ4, COMPRESSION_NONE, COMPRESSION_SNAPPY, COMPRESSION_ZSTD, decodeBatchRecords, encodeBatch, isCompressionAvailable, type BatchRecord } from '../../src/log/records.js';
 import { KafkaError } from '../../src/protocol/kafka-error.js';
 import { CpuPool } from '../../src/runtime/cpu-pool.js';
 
@@ -193,6 +194,23 @@ describe('cleanSegment', () => {
     ]);
   });
 
+  it.each([[COMPRESSION_SNAPPY, 'snappy'], [COMPRESSION_LZ4, 'lz4']] as const)('compacts a %i (%s) batch into one of the same codec, whose records kafka-python reads', (compression, name) => {
+    const log = segment(
+      batch(0, [['a', '1'], ['b', '2'], ['a', '3'], ['c', '4'], ['b', '5']], { attributes: compression }),
+      batch(5, [['c', '6']], { attributes: compression }),
+    );
+    const after = cleanSegment(log, buildOffsetMap([log]), KEEP_TOMBSTONES);
+    const batches = read(after);
+    expect(batches[0]).toEqual({ baseOffset: 0, lastOffsetDelta: 4, attributes: compression, records: [[2, 'a', '3'], [4, 'b', '5']] });
+    // The cleaned batch's records, inflated by kafka-python's codec: the two kept records' values are in them.
+    const first = parseBatches(after)[0]!;
+    const script = `import sys, base64\nfrom kafka import codec\nsys.stdout.write(base64.b64encode(codec.${name}_decode(base64.b64decode(sys.stdin.read()))).decode())`;
+    const inflated = spawnSync('/usr/bin/python3', ['-c', script], { input: Buffer.from(after.subarray(first.position + 61, first.position + first.sizeBytes)).toString('base64'), encoding: 'utf8' });
+    expect(inflated.status, inflated.stderr).toBe(0);
+    const records = Buffer.from(inflated.stdout, 'base64').toString('latin1');
+    expect([records.includes('3'), records.includes('5'), records.includes('1')]).toEqual([true, true, false]);
+  });
+
   it('copies control batches untouched and does not treat their records as keys', () => {
     // A commit marker: key = version 0, type 1; value = version 0, coordinator epoch 0.
     const marker = encodeBatch({
@@ -229,13 +247,17 @@ describe('cleanSegment', () => {
     flipped[flipped.byteLength - 1]! ^= 1;
     expectKafkaError(() => cleanSegment(flipped, new Map(), KEEP_TOMBSTONES), 'CORRUPT_MESSAGE');
     expectKafkaError(() => buildOffsetMap([good, good.subarray(0, 40)]), 'CORRUPT_MESSAGE');
+    // Records flagged snappy that are not: the codec, not the checksum (made right), fails.
     const snappy = batch(0, [['a', '1']]);
     const view = new DataView(snappy.buffer);
     view.setInt16(21, COMPRESSION_SNAPPY);
-    // Fix the CRC so the codec, not the checksum, is what fails.
     const { crc32c } = require('@node-rs/crc32') as { crc32c: (bytes: Buffer) => number };
     view.setUint32(17, crc32c(Buffer.from(snappy.subarray(21))) >>> 0);
-    expectKafkaError(() => buildOffsetMap([snappy]), 'UNSUPPORTED_COMPRESSION_TYPE');
+    expectKafkaError(() => buildOffsetMap([snappy]), 'CORRUPT_MESSAGE');
+    // A codec this Node lacks (zstd before Node 22) is refused, not skipped; where Node has it, flagged garbage is corrupt.
+    view.setInt16(21, COMPRESSION_ZSTD);
+    view.setUint32(17, crc32c(Buffer.from(snappy.subarray(21))) >>> 0);
+    expectKafkaError(() => buildOffsetMap([snappy]), isCompressionAvailable(COMPRESSION_ZSTD) ? 'CORRUPT_MESSAGE' : 'UNSUPPORTED_COMPRESSION_TYPE');
   });
 });
 

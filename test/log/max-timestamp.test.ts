@@ -11,6 +11,7 @@ import { DEFAULT_LOG_CONFIG } from '../../src/log/log-config.js';
 import { offsetOfMaxTimestamp } from '../../src/log/max-timestamp.js';
 import { PartitionLog } from '../../src/log/partition-log.js';
 import { ATTRIBUTES_AT, COMPRESSION_MASK, readBatchHeader, TIMESTAMP_TYPE_LOG_APPEND } from '../../src/log/record-batch.js';
+import { COMPRESSION_LZ4, COMPRESSION_SNAPPY, COMPRESSION_ZSTD, decodeBatchRecords, encodeBatch, isCompressionAvailable } from '../../src/log/records.js';
 import { batchCrc, buildBatch } from './batch-builder.js';
 import { kafkajsBatch } from './kafkajs-batches.js';
 
@@ -49,12 +50,25 @@ describe('offsetOfMaxTimestamp', () => {
     }
   });
 
-  it('is the first record under LogAppendTime, and the last offset of a batch whose records the broker cannot decode (lz4)', () => {
+  it('is the first record under LogAppendTime; snappy and lz4 batches are read too', () => {
     const batch = buildBatch(records, { baseTimestamp: 1_000, baseOffset: 20 });
     const appendTime = withAttributes(batch, (attributes) => attributes | TIMESTAMP_TYPE_LOG_APPEND);
     expect(offsetOfMaxTimestamp(readBatchHeader(appendTime, 0)!, appendTime)).toBe(20);
-    const lz4 = withAttributes(batch, (attributes) => (attributes & ~COMPRESSION_MASK) | 3);
-    expect(offsetOfMaxTimestamp(readBatchHeader(lz4, 0)!, lz4)).toBe(24);
+    for (const compression of [COMPRESSION_SNAPPY, COMPRESSION_LZ4]) {
+      const compressed = encodeBatch({ ...decodeBatchRecords(batch), attributes: compression });
+      expect(offsetOfMaxTimestamp(readBatchHeader(compressed, 0)!, compressed), `type ${compression}`).toBe(21);
+    }
+  });
+
+  it('is the last offset of a zstd batch where this Node cannot read zstd (Node 20), else the record', () => {
+    const batch = buildBatch(records, { baseTimestamp: 1_000, baseOffset: 20 });
+    const zstd = withAttributes(batch, (attributes) => (attributes & ~COMPRESSION_MASK) | COMPRESSION_ZSTD);
+    if (isCompressionAvailable(COMPRESSION_ZSTD)) {
+      const real = encodeBatch({ ...decodeBatchRecords(batch), attributes: COMPRESSION_ZSTD });
+      expect(offsetOfMaxTimestamp(readBatchHeader(real, 0)!, real)).toBe(21);
+    } else {
+      expect(offsetOfMaxTimestamp(readBatchHeader(zstd, 0)!, zstd)).toBe(24);
+    }
   });
 
   it('has no answer for a batch none of whose records has its max timestamp', () => {

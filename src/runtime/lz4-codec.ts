@@ -1,0 +1,122 @@
+/**
+ * LZ4 as Kafka clients write it: the LZ4 frame format (Kafka's KafkaLZ4BlockOutputStream,
+ * librdkafka's lz4f), decoded and encoded by the `lz4-napi` package (napi-rs, binaries from npm;
+ * lz4_flex). Compression writes independent 64 KiB blocks without content checksum, as the Java
+ * client does.
+ *
+ * The library inflates a whole frame at once, so the output is estimated before that from the
+ * frames' own headers: a frame's content size when it declares one, else each stored block's
+ * size and the block maximum for each compressed block but the very last (writers fill every
+ * block but the last). An input whose estimate is over the bound is refused without inflating;
+ * otherwise the real output can exceed the estimate by one block (4 MiB at most) before the
+ * caller's check of the output's size refuses it.
+ *
+ *   frame: magic 04 22 4D 18 | FLG | BD | [content size u64 LE] | [dict id u32] | header check
+ *          blocks: size u32 LE (high bit: stored) | data | [block checksum u32]; size 0 ends
+ *          [content checksum u32]
+ * Skippable frames (magic 0x184D2A5?) are walked over; several frames may follow each other.
+ */
+import { createRequire } from 'node:module';
+import { CodecError } from './codecs-errors.js';
+
+const FRAME_MAGIC = 0x184d2204;
+const BLOCK_MAX_BYTES = [0, 0, 0, 0, 64 * 1024, 256 * 1024, 1024 * 1024, 4 * 1024 * 1024];
+
+interface Lz4Bindings {
+  compressFrameSync(input: Buffer, options?: { contentChecksum?: boolean; blockChecksums?: boolean }): Buffer;
+  decompressFrameSync(input: Buffer): Buffer;
+}
+
+let bindings: Lz4Bindings | Error | undefined;
+
+function lz4(): Lz4Bindings {
+  if (bindings === undefined) {
+    try {
+      bindings = createRequire(import.meta.url)('lz4-napi') as Lz4Bindings;
+    } catch (error) {
+      bindings = error as Error;
+    }
+  }
+  if (bindings instanceof Error) throw new CodecError('UNSUPPORTED_CODEC', `lz4 is not available in this install: ${bindings.message}`);
+  return bindings;
+}
+
+function corrupt(detail: string): CodecError {
+  return new CodecError('CORRUPT_INPUT', `lz4 input is corrupt: ${detail}`);
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** What the frames in `bytes` inflate to, as written by a Kafka client (see above); throws on a malformed frame. */
+export function lz4OutputEstimate(bytes: Uint8Array): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const need = (at: number, length: number, what: string): void => {
+    if (at + length > bytes.byteLength) throw corrupt(`truncated ${what}`);
+  };
+  let estimate = 0;
+  /** The block maximum of the last compressed block seen: it need not be full. */
+  let lastCompressedBlockMax = 0;
+  let at = 0;
+  while (at < bytes.byteLength) {
+    need(at, 4, 'frame magic');
+    const magic = view.getUint32(at, true);
+    if ((magic & 0xfffffff0) === 0x184d2a50) {
+      need(at + 4, 4, 'skippable frame');
+      at += 8 + view.getUint32(at + 4, true);
+      continue;
+    }
+    if (magic !== FRAME_MAGIC) throw corrupt(`not an LZ4 frame (magic ${magic.toString(16)})`);
+    need(at + 4, 3, 'frame header');
+    const flags = bytes[at + 4]!;
+    if (flags >> 6 !== 1) throw corrupt(`frame version ${flags >> 6}`);
+    const blockMax = BLOCK_MAX_BYTES[(bytes[at + 5]! >> 4) & 7]!;
+    if (blockMax === 0) throw corrupt('bad block maximum size');
+    const blockChecksums = (flags & 0x10) !== 0;
+    const hasContentSize = (flags & 0x08) !== 0;
+    const contentChecksum = (flags & 0x04) !== 0;
+    let position = at + 6;
+    let contentSize: number | undefined;
+    if (hasContentSize) {
+      need(position, 8, 'content size');
+      contentSize = Number(view.getBigUint64(position, true));
+      position += 8;
+    }
+    if (flags & 0x01) position += 4; // dictionary id
+    position += 1; // header checksum
+    let frameEstimate = 0;
+    for (;;) {
+      need(position, 4, 'block size');
+      const word = view.getUint32(position, true);
+      position += 4;
+      if (word === 0) break;
+      const size = word & 0x7fffffff;
+      need(position, size, 'block');
+      const stored = (word & 0x80000000) !== 0;
+      frameEstimate += stored ? size : blockMax;
+      lastCompressedBlockMax = stored ? 0 : blockMax;
+      position += size + (blockChecksums ? 4 : 0);
+    }
+    if (contentChecksum) position += 4;
+    if (position > bytes.byteLength) throw corrupt('truncated frame end');
+    if (contentSize !== undefined) lastCompressedBlockMax = 0;
+    estimate += contentSize ?? frameEstimate;
+    at = position;
+  }
+  return estimate - lastCompressedBlockMax;
+}
+
+export function lz4Decompress(bytes: Uint8Array, maxOutputBytes: number): Uint8Array {
+  if (lz4OutputEstimate(bytes) > maxOutputBytes) throw new CodecError('OUTPUT_TOO_LARGE', `lz4 output exceeds maxOutputBytes (${maxOutputBytes})`);
+  try {
+    return lz4().decompressFrameSync(asBuffer(bytes));
+  } catch (error) {
+    if (error instanceof CodecError) throw error;
+    throw corrupt((error as Error).message);
+  }
+}
+
+export function lz4Compress(bytes: Uint8Array): Uint8Array {
+  return lz4().compressFrameSync(asBuffer(bytes), { contentChecksum: false, blockChecksums: false });
+}
