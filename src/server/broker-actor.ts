@@ -83,6 +83,7 @@ export class BrokerNode implements ClusterServices {
     this.leaders = new PartitionLeaders({
       appendWaiters: this.appendWaiters,
       retentionCheckIntervalMs: this.config.logRetentionCheckIntervalMs,
+      cleanerBackoffMs: this.config.logCleanerBackoffMs,
       spawnChild: (factory, childArgs) => actor.spawnChild(factory, childArgs),
       stopChild: (id) => actor.stopChild(id),
       send: (to, body) => actor.send(to, body),

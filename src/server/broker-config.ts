@@ -19,6 +19,8 @@ export interface BrokerConfig {
   readonly socketRequestMaxBytes: number;
   /** log.retention.check.interval.ms: how often retention and flush.ms are applied. */
   readonly logRetentionCheckIntervalMs: number;
+  /** log.cleaner.backoff.ms: how often a compacted log looks for cleanable segments. */
+  readonly logCleanerBackoffMs: number;
   /** The broker-level log settings, as topic config names, as given (DescribeConfigs sources). */
   readonly logDefaults: Readonly<Record<string, string>>;
   /** Every setting given (server.properties, then overrides), by its own name: what DescribeConfigs reports as static. */
@@ -83,6 +85,7 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   autoCreateTopicsEnable: true,
   socketRequestMaxBytes: SOCKET_REQUEST_BYTES_MAX_DEFAULT,
   logRetentionCheckIntervalMs: 300_000,
+  logCleanerBackoffMs: 15_000,
   logDefaults: {},
   settings: {},
   logConfig: DEFAULT_LOG_CONFIG,
@@ -120,6 +123,7 @@ const BROKER_KEYS: Record<string, (config: Mutable<BrokerConfig>, value: string,
   'auto.create.topics.enable': (config, value, name) => { config.autoCreateTopicsEnable = boolean(value, name); },
   'socket.request.max.bytes': (config, value, name) => { config.socketRequestMaxBytes = integerAtLeast(1)(value, name); },
   'log.retention.check.interval.ms': (config, value, name) => { config.logRetentionCheckIntervalMs = integerAtLeast(1)(value, name); },
+  'log.cleaner.backoff.ms': (config, value, name) => { config.logCleanerBackoffMs = integerAtLeast(0)(value, name); },
   'offsets.topic.num.partitions': (config, value, name) => { config.groups = { ...config.groups, offsetsTopicPartitions: integerAtLeast(1)(value, name) }; },
   // Accepted for server.properties written for Kafka; replication comes later (factor 1 today).
   'offsets.topic.replication.factor': (_config, value, name) => { integerAtLeast(1)(value, name); },

@@ -83,6 +83,7 @@ const BROKER_SETTING_INFO: Readonly<Record<string, BrokerSettingInfo>> = {
   'auto.create.topics.enable': { type: ConfigType.BOOLEAN, value: (config) => config.autoCreateTopicsEnable, documentation: 'Whether Metadata requests create the unknown topics they name.' },
   'socket.request.max.bytes': { type: ConfigType.INT, value: (config) => config.socketRequestMaxBytes, documentation: 'The largest request frame accepted.' },
   'log.retention.check.interval.ms': { type: ConfigType.LONG, value: (config) => config.logRetentionCheckIntervalMs, documentation: 'How often retention is applied.' },
+  'log.cleaner.backoff.ms': { type: ConfigType.LONG, value: (config) => config.logCleanerBackoffMs, documentation: 'How often a compacted log looks for segments to clean.' },
   'offsets.topic.num.partitions': { type: ConfigType.INT, value: (config) => config.groups.offsetsTopicPartitions, documentation: 'The number of partitions of __consumer_offsets (fixed once it exists).' },
   'offsets.topic.replication.factor': { type: ConfigType.INT, value: () => 1, documentation: 'Accepted for compatibility; __consumer_offsets has one replica until replication exists.' },
   'offsets.topic.segment.bytes': { type: ConfigType.INT, value: (config) => config.groups.offsetsTopicSegmentBytes, documentation: 'The segment size of __consumer_offsets.' },

@@ -21,7 +21,7 @@ import type { ActorFactory } from '../runtime/actor.js';
 import type { CpuPool } from '../runtime/cpu-pool.js';
 
 export const FLUSH_CHECK_INTERVAL_MS = 1_000;
-/** log.cleaner.backoff.ms: how often a compacted log looks for cleanable segments. */
+/** log.cleaner.backoff.ms by default: how often a compacted log looks for cleanable segments. */
 export const CLEANER_BACKOFF_MS = 15_000;
 
 export interface PartitionLeaderArgs {
@@ -30,6 +30,8 @@ export interface PartitionLeaderArgs {
   readonly log: PartitionLog;
   /** log.retention.check.interval.ms */
   readonly retentionCheckIntervalMs: number;
+  /** log.cleaner.backoff.ms (default CLEANER_BACKOFF_MS) */
+  readonly cleanerBackoffMs?: number;
   /** Wakes fetches waiting on the partition after an append. */
   readonly appended: () => void;
   /** The broker's CPU pool for compaction, made on first use. */
@@ -62,7 +64,8 @@ export const partitionLeaderActor: ActorFactory = (context, init) => {
   let cleaning = false;
   context.schedule(FLUSH_CHECK_INTERVAL_MS, { type: 'flush-due' } satisfies ToLeader);
   context.schedule(args.retentionCheckIntervalMs, { type: 'retention-due' } satisfies ToLeader);
-  context.schedule(CLEANER_BACKOFF_MS, { type: 'clean-due' } satisfies ToLeader);
+  const cleanerBackoffMs = args.cleanerBackoffMs ?? CLEANER_BACKOFF_MS;
+  context.schedule(cleanerBackoffMs, { type: 'clean-due' } satisfies ToLeader);
 
   return {
     receive(message) {
@@ -123,7 +126,7 @@ export const partitionLeaderActor: ActorFactory = (context, init) => {
               .catch((error: unknown) => logger.error({ err: error }, 'compaction failed'))
               .finally(() => (cleaning = false));
           }
-          context.schedule(CLEANER_BACKOFF_MS, { type: 'clean-due' } satisfies ToLeader);
+          context.schedule(cleanerBackoffMs, { type: 'clean-due' } satisfies ToLeader);
           break;
       }
     },

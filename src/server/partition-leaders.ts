@@ -17,6 +17,8 @@ export interface LeaderHost {
   readonly appendWaiters: AppendWaiters;
   /** log.retention.check.interval.ms */
   readonly retentionCheckIntervalMs: number;
+  /** log.cleaner.backoff.ms */
+  readonly cleanerBackoffMs: number;
   spawnChild(factory: ActorFactory, args: unknown): Address;
   stopChild(id: Address): Promise<void>;
   send(to: Address, body: unknown): Promise<void>;
@@ -41,6 +43,7 @@ export class PartitionLeaders {
       partition,
       log,
       retentionCheckIntervalMs: this.host.retentionCheckIntervalMs,
+      cleanerBackoffMs: this.host.cleanerBackoffMs,
       appended: () => this.host.appendWaiters.notify(key),
       cpuPool: () => (this.pool ??= new CpuPool({ threadsMax: CLEANER_THREADS })),
     };
