@@ -25,6 +25,9 @@ if mode == 'produce':
         producer.flush(30)
         for future in futures:
             future.get(timeout=1)
+        # The next round must find this one's segment at least 1 ms old (segment.ms=1): a round
+        # trip here can take less than that, and the two rounds would share a segment.
+        time.sleep(0.01)
     producer.close()
 elif mode == 'consume':
     output_path = sys.argv[4]
