@@ -16,8 +16,7 @@
  *          [content checksum u32]
  * Skippable frames (magic 0x184D2A5?) are walked over; several frames may follow each other.
  */
-import { createRequire } from 'node:module';
-import { CodecError } from './codecs-errors.js';
+import { CodecError, lazyCodecPackage } from './codecs-errors.js';
 
 const FRAME_MAGIC = 0x184d2204;
 const BLOCK_MAX_BYTES = [0, 0, 0, 0, 64 * 1024, 256 * 1024, 1024 * 1024, 4 * 1024 * 1024];
@@ -27,19 +26,7 @@ interface Lz4Bindings {
   decompressFrameSync(input: Buffer): Buffer;
 }
 
-let bindings: Lz4Bindings | Error | undefined;
-
-function lz4(): Lz4Bindings {
-  if (bindings === undefined) {
-    try {
-      bindings = createRequire(import.meta.url)('lz4-napi') as Lz4Bindings;
-    } catch (error) {
-      bindings = error as Error;
-    }
-  }
-  if (bindings instanceof Error) throw new CodecError('UNSUPPORTED_CODEC', `lz4 is not available in this install: ${bindings.message}`);
-  return bindings;
-}
+const lz4 = lazyCodecPackage<Lz4Bindings>('lz4-napi', 'lz4');
 
 function corrupt(detail: string): CodecError {
   return new CodecError('CORRUPT_INPUT', `lz4 input is corrupt: ${detail}`);

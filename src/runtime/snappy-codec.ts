@@ -10,8 +10,7 @@
  * framing with 32 KiB blocks, as the Java client does; every client reads it.
  * The snappy blocks themselves come from the `snappy` package (napi-rs, binaries from npm).
  */
-import { createRequire } from 'node:module';
-import { CodecError } from './codecs-errors.js';
+import { CodecError, lazyCodecPackage } from './codecs-errors.js';
 
 const XERIAL_MAGIC = Uint8Array.of(0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00);
 const XERIAL_HEADER_BYTES = 16;
@@ -23,19 +22,7 @@ interface SnappyBindings {
   uncompressSync(input: Uint8Array, options: { asBuffer: true }): Buffer;
 }
 
-let bindings: SnappyBindings | Error | undefined;
-
-function snappy(): SnappyBindings {
-  if (bindings === undefined) {
-    try {
-      bindings = createRequire(import.meta.url)('snappy') as SnappyBindings;
-    } catch (error) {
-      bindings = error as Error;
-    }
-  }
-  if (bindings instanceof Error) throw new CodecError('UNSUPPORTED_CODEC', `snappy is not available in this install: ${bindings.message}`);
-  return bindings;
-}
+const snappy = lazyCodecPackage<SnappyBindings>('snappy', 'snappy');
 
 function corrupt(detail: string): CodecError {
   return new CodecError('CORRUPT_INPUT', `snappy input is corrupt: ${detail}`);
