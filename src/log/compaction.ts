@@ -36,8 +36,8 @@
  * together. Not handled here yet: records of aborted transactions (they need the transaction
  * index) and Kafka's rule of keeping an emptied batch when it is a producer's last one.
  */
-import { CONTROL_FLAG, COMPRESSION_MASK, parseBatches } from './record-batch.js';
-import { COMPRESSION_NONE, decodeBatchRecords, encodeBatch, isCompressionAvailable, type DecodeOptions } from './records.js';
+import { CONTROL_FLAG, COMPRESSION_MASK, parseBatches, TIMESTAMP_TYPE_LOG_APPEND } from './record-batch.js';
+import { COMPRESSION_NONE, decodeBatchRecords, encodeBatch, isCompressionAvailable, type BatchRecord, type DecodedBatch, type DecodeOptions } from './records.js';
 
 export interface CleanSegmentOptions {
   readonly nowMs: number;
@@ -105,6 +105,7 @@ export function cleanSegment(
     if (kept.length === batch.records.length) {
       parts.push(batchBytes);
     } else if (kept.length > 0) {
+      const timestamps = retainedTimestamps(batch, kept);
       const compression = batch.attributes & COMPRESSION_MASK;
       const attributes = isCompressionAvailable(compression)
         ? batch.attributes
@@ -115,12 +116,12 @@ export function cleanSegment(
           partitionLeaderEpoch: batch.partitionLeaderEpoch,
           attributes,
           lastOffsetDelta: batch.lastOffsetDelta,
-          baseTimestamp: batch.baseTimestamp,
-          maxTimestamp: batch.maxTimestamp,
+          baseTimestamp: timestamps.baseTimestamp,
+          maxTimestamp: timestamps.maxTimestamp,
           producerId: batch.producerId,
           producerEpoch: batch.producerEpoch,
           baseSequence: batch.baseSequence,
-          records: kept,
+          records: timestamps.records,
         }),
       );
     }
@@ -159,4 +160,26 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
     position += part.byteLength;
   }
   return output;
+}
+
+/**
+ * A rewritten batch's timestamps, as Kafka's cleaner sets them (MemoryRecordsBuilder over the
+ * retained records): under CreateTime the first kept record's timestamp is the base and the
+ * largest kept one the max (so ListOffsets max timestamp finds a record holding it, and time
+ * retention and the time index follow what is left); under LogAppendTime every record reads as
+ * the batch's append time, so the base is that time and every delta 0.
+ */
+function retainedTimestamps(batch: DecodedBatch, kept: readonly BatchRecord[]): { baseTimestamp: number; maxTimestamp: number; records: BatchRecord[] } {
+  if (batch.attributes & TIMESTAMP_TYPE_LOG_APPEND) {
+    return { baseTimestamp: batch.maxTimestamp, maxTimestamp: batch.maxTimestamp, records: kept.map((record) => ({ ...record, timestampDelta: 0 })) };
+  }
+  const firstDelta = kept[0]!.timestampDelta;
+  let maxDelta = 0;
+  const records = kept.map((record) => {
+    const timestampDelta = record.timestampDelta - firstDelta;
+    if (timestampDelta > maxDelta) maxDelta = timestampDelta;
+    return { ...record, timestampDelta };
+  });
+  const baseTimestamp = batch.baseTimestamp + firstDelta;
+  return { baseTimestamp, maxTimestamp: baseTimestamp + maxDelta, records };
 }

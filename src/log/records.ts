@@ -48,6 +48,7 @@ import {
   PRODUCER_ID_AT,
   RECORDS_COUNT_AT,
   readBatchHeader,
+  type BatchHeader,
 } from './record-batch.js';
 
 const PRODUCER_EPOCH_AT = 51;
@@ -185,26 +186,9 @@ function safeInt64(data: DataView, at: number, field: string): number {
  * exactly, as recordsCount says.
  */
 export function decodeBatchRecords(batchBytes: Uint8Array, options: DecodeOptions = {}): DecodedBatch {
-  const header = readBatchHeader(batchBytes, 0);
-  if (!header) throw corrupt('malformed record batch header');
-  if (header.sizeBytes !== batchBytes.byteLength) {
-    throw corrupt(`batch length says ${header.sizeBytes} bytes, but ${batchBytes.byteLength} were given`);
-  }
+  const { header, records } = recordsSection(batchBytes, options);
   const data = dataView(batchBytes);
   const crc = data.getUint32(CRC_AT);
-  if (options.verifyCrc !== false && crc !== crcOf(batchBytes)) throw corrupt('record batch fails its CRC-32C');
-
-  const codec = codecOf(header.attributes);
-  let records = batchBytes.subarray(BATCH_HEADER_BYTES);
-  if (codec && !(header.recordsCount === 0 && records.byteLength === 0)) {
-    const decompressedBytesMax = options.decompressedBytesMax ?? DECOMPRESSED_RECORDS_BYTES_MAX;
-    try {
-      records = decompressBytes(codec, records, decompressedBytesMax);
-    } catch (error) {
-      throw asKafkaError(error, codec);
-    }
-  }
-
   return {
     baseOffset: safeInt64(data, BASE_OFFSET_AT, 'baseOffset'),
     batchLength: data.getInt32(BATCH_LENGTH_AT),
@@ -220,6 +204,46 @@ export function decodeBatchRecords(batchBytes: Uint8Array, options: DecodeOption
     baseSequence: data.getInt32(BASE_SEQUENCE_AT),
     records: decodeRecords(records, header.recordsCount),
   };
+}
+
+/** The batch's header, checked, and its records' bytes, decompressed (within the bound). */
+function recordsSection(batchBytes: Uint8Array, options: DecodeOptions): { header: BatchHeader; records: Uint8Array } {
+  const header = readBatchHeader(batchBytes, 0);
+  if (!header) throw corrupt('malformed record batch header');
+  if (header.sizeBytes !== batchBytes.byteLength) {
+    throw corrupt(`batch length says ${header.sizeBytes} bytes, but ${batchBytes.byteLength} were given`);
+  }
+  if (options.verifyCrc !== false && dataView(batchBytes).getUint32(CRC_AT) !== crcOf(batchBytes)) throw corrupt('record batch fails its CRC-32C');
+  const codec = codecOf(header.attributes);
+  let records = batchBytes.subarray(BATCH_HEADER_BYTES);
+  if (codec && !(header.recordsCount === 0 && records.byteLength === 0)) {
+    const decompressedBytesMax = options.decompressedBytesMax ?? DECOMPRESSED_RECORDS_BYTES_MAX;
+    try {
+      records = decompressBytes(codec, records, decompressedBytesMax);
+    } catch (error) {
+      throw asKafkaError(error, codec);
+    }
+  }
+  return { header, records };
+}
+
+/**
+ * Each record's offset delta and timestamp delta, in order, read without building records (no
+ * keys, values or headers are copied or decoded), until `visit` returns false: ListOffsets max
+ * timestamp looks for one record in a batch of possibly millions. Same checks and bound on the
+ * batch and its compression as decodeBatchRecords; a record's length is checked, not its fields
+ * past the offset delta.
+ */
+export function scanRecordTimes(batchBytes: Uint8Array, visit: (offsetDelta: number, timestampDelta: number) => boolean, options: DecodeOptions = {}): void {
+  const { header, records } = recordsSection(batchBytes, options);
+  if (header.recordsCount > records.byteLength / RECORD_BYTES_MIN) {
+    throw corrupt(`recordsCount ${header.recordsCount} cannot fit in ${records.byteLength} bytes of records`);
+  }
+  const reader = new RecordReader(records);
+  for (let index = 0; index < header.recordsCount; index++) {
+    const { offsetDelta, timestampDelta } = reader.skimRecord();
+    if (!visit(offsetDelta, timestampDelta)) return;
+  }
 }
 
 function crcOf(batchBytes: Uint8Array): number {
@@ -282,6 +306,23 @@ class RecordReader {
     if (this.bytesLeft !== 0) throw corrupt(`record length ${length} leaves ${this.bytesLeft} bytes unread`);
     this.end = recordsEnd;
     return { offsetDelta, timestampDelta, key, value, headers };
+  }
+
+  /** The next record's offset and timestamp deltas; the rest of it is skipped by its length. */
+  skimRecord(): { offsetDelta: number; timestampDelta: number } {
+    const length = this.readVarint();
+    if (length < RECORD_BYTES_MIN - 1 || length > this.bytesLeft) {
+      throw corrupt(`record length ${length} at byte ${this.position} does not fit the ${this.bytesLeft} bytes left`);
+    }
+    const recordsEnd = this.end;
+    const recordEnd = this.position + length;
+    this.end = recordEnd;
+    this.readInt8();
+    const timestampDelta = this.readVarlong();
+    const offsetDelta = this.readVarint();
+    this.position = recordEnd;
+    this.end = recordsEnd;
+    return { offsetDelta, timestampDelta };
   }
 
   private readUint8(): number {

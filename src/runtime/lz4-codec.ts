@@ -1,15 +1,16 @@
 /**
  * LZ4 as Kafka clients write it: the LZ4 frame format (Kafka's KafkaLZ4BlockOutputStream,
  * librdkafka's lz4f), decoded and encoded by the `lz4-napi` package (napi-rs, binaries from npm;
- * lz4_flex). Compression writes independent 64 KiB blocks without content checksum, as the Java
- * client does.
+ * lz4_flex). Compression writes independent blocks without checksums, as the Java client does,
+ * of the size lz4_flex picks for the input (64 KiB to 4 MiB; every client reads each).
  *
  * The library inflates a whole frame at once, so the output is estimated before that from the
- * frames' own headers: a frame's content size when it declares one, else each stored block's
- * size and the block maximum for each compressed block but the very last (writers fill every
- * block but the last). An input whose estimate is over the bound is refused without inflating;
- * otherwise the real output can exceed the estimate by one block (4 MiB at most) before the
- * caller's check of the output's size refuses it.
+ * frames' block headers: each stored block's size and the block maximum for each compressed
+ * block but the very last (writers fill every block but the last). An input whose estimate, or
+ * whose declared content size, is over the bound is refused without inflating; otherwise the
+ * real output can exceed the estimate by one block (4 MiB at most) before the caller's check of
+ * the output's size refuses it. A declared content size is never trusted to be small: a client
+ * can write any.
  *
  *   frame: magic 04 22 4D 18 | FLG | BD | [content size u64 LE] | [dict id u32] | header check
  *          blocks: size u32 LE (high bit: stored) | data | [block checksum u32]; size 0 ends
@@ -36,13 +37,14 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** What the frames in `bytes` inflate to, as written by a Kafka client (see above); throws on a malformed frame. */
-export function lz4OutputEstimate(bytes: Uint8Array): number {
+/** What the frames in `bytes` inflate to, as written by a Kafka client (see above), and the content sizes they declare; throws on a malformed frame. */
+export function lz4OutputEstimate(bytes: Uint8Array): { estimate: number; declared: number } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const need = (at: number, length: number, what: string): void => {
     if (at + length > bytes.byteLength) throw corrupt(`truncated ${what}`);
   };
   let estimate = 0;
+  let declared = 0;
   /** The block maximum of the last compressed block seen: it need not be full. */
   let lastCompressedBlockMax = 0;
   let at = 0;
@@ -87,15 +89,16 @@ export function lz4OutputEstimate(bytes: Uint8Array): number {
     }
     if (contentChecksum) position += 4;
     if (position > bytes.byteLength) throw corrupt('truncated frame end');
-    if (contentSize !== undefined) lastCompressedBlockMax = 0;
-    estimate += contentSize ?? frameEstimate;
+    declared += contentSize ?? 0;
+    estimate += frameEstimate;
     at = position;
   }
-  return estimate - lastCompressedBlockMax;
+  return { estimate: estimate - lastCompressedBlockMax, declared };
 }
 
 export function lz4Decompress(bytes: Uint8Array, maxOutputBytes: number): Uint8Array {
-  if (lz4OutputEstimate(bytes) > maxOutputBytes) throw new CodecError('OUTPUT_TOO_LARGE', `lz4 output exceeds maxOutputBytes (${maxOutputBytes})`);
+  const { estimate, declared } = lz4OutputEstimate(bytes);
+  if (estimate > maxOutputBytes || declared > maxOutputBytes) throw new CodecError('OUTPUT_TOO_LARGE', `lz4 output exceeds maxOutputBytes (${maxOutputBytes})`);
   try {
     return lz4().decompressFrameSync(asBuffer(bytes));
   } catch (error) {

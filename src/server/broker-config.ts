@@ -110,6 +110,13 @@ const integerAtLeast = (min: number) => (value: string, name: string): number =>
   if (parsed < min) throw new Error(`${name}: must be at least ${min}, got ${value}`);
   return parsed;
 };
+/** A timer's period: Node's timers take 1 to 2^31-1 ms (outside that, setTimeout fires after 1 ms). */
+const TIMER_MS_MAX = 2 ** 31 - 1;
+const timerMs = (value: string, name: string): number => {
+  const parsed = integerAtLeast(1)(value, name);
+  if (parsed > TIMER_MS_MAX) throw new Error(`${name}: must be at most ${TIMER_MS_MAX}, got ${value}`);
+  return parsed;
+};
 const boolean = (value: string, name: string): boolean => {
   const normalized = value.trim().toLowerCase();
   if (normalized !== 'true' && normalized !== 'false') throw new Error(`${name}: must be true or false, got ${value}`);
@@ -122,14 +129,14 @@ const BROKER_KEYS: Record<string, (config: Mutable<BrokerConfig>, value: string,
   'default.replication.factor': (config, value, name) => { config.defaultReplicationFactor = integerAtLeast(1)(value, name); },
   'auto.create.topics.enable': (config, value, name) => { config.autoCreateTopicsEnable = boolean(value, name); },
   'socket.request.max.bytes': (config, value, name) => { config.socketRequestMaxBytes = integerAtLeast(1)(value, name); },
-  'log.retention.check.interval.ms': (config, value, name) => { config.logRetentionCheckIntervalMs = integerAtLeast(1)(value, name); },
-  'log.cleaner.backoff.ms': (config, value, name) => { config.logCleanerBackoffMs = integerAtLeast(0)(value, name); },
+  'log.retention.check.interval.ms': (config, value, name) => { config.logRetentionCheckIntervalMs = timerMs(value, name); },
+  'log.cleaner.backoff.ms': (config, value, name) => { config.logCleanerBackoffMs = timerMs(value, name); },
   'offsets.topic.num.partitions': (config, value, name) => { config.groups = { ...config.groups, offsetsTopicPartitions: integerAtLeast(1)(value, name) }; },
   // Accepted for server.properties written for Kafka; replication comes later (factor 1 today).
   'offsets.topic.replication.factor': (_config, value, name) => { integerAtLeast(1)(value, name); },
   'offsets.topic.segment.bytes': (config, value, name) => { config.groups = { ...config.groups, offsetsTopicSegmentBytes: integerAtLeast(1)(value, name) }; },
   'offsets.retention.minutes': (config, value, name) => { config.groups = { ...config.groups, offsetsRetentionMs: integerAtLeast(1)(value, name) * 60_000 }; },
-  'offsets.retention.check.interval.ms': (config, value, name) => { config.groups = { ...config.groups, offsetsRetentionCheckIntervalMs: integerAtLeast(1)(value, name) }; },
+  'offsets.retention.check.interval.ms': (config, value, name) => { config.groups = { ...config.groups, offsetsRetentionCheckIntervalMs: timerMs(value, name) }; },
   'offset.metadata.max.bytes': (config, value, name) => { config.groups = { ...config.groups, offsetMetadataMaxBytes: integerAtLeast(0)(value, name) }; },
   'group.initial.rebalance.delay.ms': (config, value, name) => { config.groups = { ...config.groups, initialRebalanceDelayMs: integerAtLeast(0)(value, name) }; },
   'group.min.session.timeout.ms': (config, value, name) => { config.groups = { ...config.groups, minSessionTimeoutMs: integerAtLeast(0)(value, name) }; },

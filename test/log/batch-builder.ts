@@ -144,18 +144,28 @@ export function stampedWithLogAppendTime(batch: Uint8Array, nowMs: number): Uint
 
 /**
  * What log compaction must store for `batch` (uncompressed, as stored) once only `kept` of its
- * records remain: the same header fields (base offset, leader epoch, attributes, lastOffsetDelta,
- * both timestamps, producer fields), each kept record re-encoded with its own offset and
- * timestamp deltas, then batchLength, recordsCount and the CRC recomputed.
+ * records remain, as Kafka's cleaner writes it: the same base offset, leader epoch, attributes,
+ * lastOffsetDelta and producer fields; the timestamps of what is kept (CreateTime: the first kept
+ * record's as the base, deltas from it, the largest as the max; LogAppendTime: the append time as
+ * the base, every delta 0); each kept record re-encoded with its offset delta; batchLength,
+ * recordsCount and the CRC recomputed. Returns the bytes and the kept records as stored.
  */
-export function withRecords(batch: Uint8Array, kept: readonly PlacedRecord[]): Uint8Array {
+export function withRecords(batch: Uint8Array, kept: readonly PlacedRecord[]): { bytes: Uint8Array; records: PlacedRecord[] } {
   if (kept.length === 0) throw new Error('a batch needs at least one record');
-  const encoded = kept.map((record) => encodeRecord(record, record.offsetDelta));
+  const original = batchView(batch);
+  const logAppendTime = (original.getInt16(21) & LOG_APPEND_TIME_FLAG) !== 0;
+  const firstDelta = logAppendTime ? 0 : kept[0]!.timestampDelta ?? 0;
+  const records = kept.map((record): PlacedRecord => ({ ...record, timestampDelta: logAppendTime ? 0 : (record.timestampDelta ?? 0) - firstDelta }));
+  const baseTimestamp = logAppendTime ? Number(original.getBigInt64(35)) : Number(original.getBigInt64(27)) + firstDelta;
+  const maxTimestamp = logAppendTime ? baseTimestamp : baseTimestamp + Math.max(...records.map((record) => record.timestampDelta ?? 0));
+  const encoded = records.map((record) => encodeRecord(record, record.offsetDelta));
   const recordsBytes = encoded.reduce((sum, record) => sum + record.byteLength, 0);
   const rebuilt = new Uint8Array(HEADER_BYTES + recordsBytes);
   rebuilt.set(batch.subarray(0, HEADER_BYTES), 0);
   const view = batchView(rebuilt);
   view.setInt32(8, rebuilt.byteLength - 12);
+  view.setBigInt64(27, BigInt(baseTimestamp));
+  view.setBigInt64(35, BigInt(maxTimestamp));
   view.setInt32(57, kept.length);
   let at = HEADER_BYTES;
   for (const record of encoded) {
@@ -163,7 +173,7 @@ export function withRecords(batch: Uint8Array, kept: readonly PlacedRecord[]): U
     at += record.byteLength;
   }
   view.setUint32(17, batchCrc(rebuilt));
-  return rebuilt;
+  return { bytes: rebuilt, records };
 }
 
 /** Concatenates batches into one produce payload. */

@@ -23,6 +23,10 @@ interface BatchOptions {
   /** offsetDelta of each entry; default 0, 1, 2, ... */
   readonly offsetDeltas?: readonly number[];
   readonly lastOffsetDelta?: number;
+  /** timestampDelta of each entry; default 0, 1, 2, ... */
+  readonly timestampDeltas?: readonly number[];
+  /** Default 1000. */
+  readonly baseTimestamp?: number;
 }
 
 const text = (value: string | null): Uint8Array | null => (value === null ? null : new Uint8Array(Buffer.from(value)));
@@ -31,7 +35,7 @@ const str = (value: Uint8Array | null): string | null => (value === null ? null 
 function batch(baseOffset: number, entries: readonly Entry[], options: BatchOptions = {}): Uint8Array {
   const records: BatchRecord[] = entries.map(([key, value], index) => ({
     offsetDelta: options.offsetDeltas?.[index] ?? index,
-    timestampDelta: index,
+    timestampDelta: options.timestampDeltas?.[index] ?? index,
     key: text(key),
     value: text(value),
     headers: [{ key: 'h', value: text(`${baseOffset + index}`) }],
@@ -41,8 +45,8 @@ function batch(baseOffset: number, entries: readonly Entry[], options: BatchOpti
     partitionLeaderEpoch: 3,
     attributes: options.attributes ?? COMPRESSION_NONE,
     lastOffsetDelta: options.lastOffsetDelta ?? Math.max(0, ...records.map((record) => record.offsetDelta)),
-    baseTimestamp: 1000,
-    maxTimestamp: options.maxTimestamp ?? 1000 + entries.length,
+    baseTimestamp: options.baseTimestamp ?? 1000,
+    maxTimestamp: options.maxTimestamp ?? (options.timestampDeltas ? (options.baseTimestamp ?? 1000) + Math.max(...options.timestampDeltas) : 1000 + entries.length),
     producerId: 77,
     producerEpoch: 1,
     baseSequence: 5,
@@ -128,14 +132,16 @@ describe('the worked example in compaction.ts', () => {
 });
 
 describe('cleanSegment', () => {
-  it('keeps the rewritten batch header: offsets, timestamps, producer fields, leader epoch', () => {
-    const original = batch(100, [['a', '1'], ['b', '2'], ['a', '3']], { maxTimestamp: 4242 });
+  it('keeps the rewritten batch header (offsets, producer fields, leader epoch); its timestamps become those of the records kept, as in Kafka', () => {
+    const original = batch(100, [['a', '1'], ['b', '2'], ['a', '3'], ['c', '4']], { timestampDeltas: [50, 10, 30, 20] });
     const after = cleanSegment(original, buildOffsetMap([original]), KEEP_TOMBSTONES);
     const { records: beforeRecords, batchLength: _b, crc: _c, ...beforeHeader } = decodeBatchRecords(original);
     const { records: afterRecords, batchLength: _d, crc: _e, ...afterHeader } = decodeBatchRecords(after);
-    expect(afterHeader).toEqual(beforeHeader);
-    expect(afterRecords).toEqual([beforeRecords[1], beforeRecords[2]]);
-    expect(parseBatches(after)[0]).toMatchObject({ baseOffset: 100, lastOffsetDelta: 2, recordsCount: 2 });
+    expect(beforeHeader).toMatchObject({ baseTimestamp: 1000, maxTimestamp: 1050 });
+    // The first kept record (b, at 1010) is the base; the largest kept (a, at 1030) the max.
+    expect(afterHeader).toEqual({ ...beforeHeader, baseTimestamp: 1010, maxTimestamp: 1030 });
+    expect(afterRecords).toEqual([1, 2, 3].map((i) => ({ ...beforeRecords[i]!, timestampDelta: beforeRecords[i]!.timestampDelta - 10 })));
+    expect(parseBatches(after)[0]).toMatchObject({ baseOffset: 100, lastOffsetDelta: 3, recordsCount: 3 });
   });
 
   it('keeps tombstones until delete retention has passed, and never when cleanTombstones is off', () => {
@@ -209,6 +215,17 @@ describe('cleanSegment', () => {
     expect(inflated.status, inflated.stderr).toBe(0);
     const records = Buffer.from(inflated.stdout, 'base64').toString('latin1');
     expect([records.includes('3'), records.includes('5'), records.includes('1')]).toEqual([true, true, false]);
+  });
+
+  it('gives a rewritten CreateTime batch the max timestamp of the records it keeps, as Kafka does', () => {
+    const log = segment(
+      batch(0, [['a', 'old a'], ['b', 'kept b']], { timestampDeltas: [4_000, 0] }),
+      batch(2, [['a', 'new a']]),
+    );
+    const after = cleanSegment(log, buildOffsetMap([log]), KEEP_TOMBSTONES);
+    const first = decodeBatchRecords(after.subarray(0, parseBatches(after)[0]!.sizeBytes));
+    expect(first.records.map((record) => str(record.value))).toEqual(['kept b']);
+    expect(first.maxTimestamp).toBe(first.baseTimestamp);
   });
 
   it('copies control batches untouched and does not treat their records as keys', () => {
@@ -290,7 +307,9 @@ describe('compactSegments over several segments', () => {
                 const baseOffset = nextOffset;
                 entries.forEach(([key, value], index) => model.push({ offset: baseOffset + index, key, value, maxTimestamp }));
                 nextOffset += entries.length;
-                return batch(baseOffset, entries, { attributes: gzip ? COMPRESSION_GZIP : COMPRESSION_NONE, maxTimestamp });
+                // Every record at the batch's timestamp (as a producer's batch of one linger often is): a
+                // rewrite keeps that max timestamp, which the tombstone rule below reads.
+                return batch(baseOffset, entries, { attributes: gzip ? COMPRESSION_GZIP : COMPRESSION_NONE, baseTimestamp: maxTimestamp, timestampDeltas: entries.map(() => 0) });
               }),
             ),
           );

@@ -16,7 +16,7 @@
  */
 import type { LogConfig } from '../../src/log/log-config.js';
 import { COMPACTION_PASS_BYTES_MAX, type CompactionResult } from '../../src/log/partition-log.js';
-import { withRecords, type PlacedRecord } from './batch-builder.js';
+import { maxTimestampOf, withRecords, type PlacedRecord } from './batch-builder.js';
 
 export interface ModelBatch {
   readonly base: number;
@@ -206,8 +206,8 @@ export class LogModel {
    *
    * Per record: the latest record of each key in the pass is kept, older ones are removed, records
    * with a null key are kept; a kept tombstone (null value) is removed when its batch's
-   * maxTimestamp is before nowMs - delete.retention.ms. A batch losing some records keeps its
-   * header fields and is re-encoded; one losing all is removed. A segment that lost anything is
+   * maxTimestamp is before nowMs - delete.retention.ms. A batch losing some records is re-encoded
+   * with the timestamps of what it keeps (withRecords); one losing all is removed. A segment that lost anything is
    * rewritten (and reopened: its segment.ms age restarts).
    */
   compact(config: LogConfig, nowMs: number): ExpectedCompaction {
@@ -257,7 +257,10 @@ export class LogModel {
         });
         recordsRemoved += records.length - kept.length;
         if (kept.length === records.length) batches.push(batch);
-        else if (kept.length > 0) batches.push({ ...batch, bytes: withRecords(batch.bytes, kept), records: kept });
+        else if (kept.length > 0) {
+          const rewritten = withRecords(batch.bytes, kept);
+          batches.push({ ...batch, bytes: rewritten.bytes, records: rewritten.records, maxTimestamp: maxTimestampOf(rewritten.bytes) });
+        }
         else batchesRemoved++;
         if (kept.length !== records.length) changed = true;
       }

@@ -46,17 +46,17 @@ describe('offsetOfMaxTimestamp', () => {
       const batch = await kafkajsBatch(records, { timestampMs: 1_000, compression });
       const header = readBatchHeader(batch, 0)!;
       expect(header.maxTimestamp).toBe(1_040);
-      expect(offsetOfMaxTimestamp(header, batch), compression).toBe(1);
+      expect(offsetOfMaxTimestamp(header, batch), compression).toEqual({ offset: 1, timestamp: 1_040 });
     }
   });
 
   it('is the first record under LogAppendTime; snappy and lz4 batches are read too', () => {
     const batch = buildBatch(records, { baseTimestamp: 1_000, baseOffset: 20 });
     const appendTime = withAttributes(batch, (attributes) => attributes | TIMESTAMP_TYPE_LOG_APPEND);
-    expect(offsetOfMaxTimestamp(readBatchHeader(appendTime, 0)!, appendTime)).toBe(20);
+    expect(offsetOfMaxTimestamp(readBatchHeader(appendTime, 0)!, appendTime)).toEqual({ offset: 20, timestamp: 1_040 });
     for (const compression of [COMPRESSION_SNAPPY, COMPRESSION_LZ4]) {
       const compressed = encodeBatch({ ...decodeBatchRecords(batch), attributes: compression });
-      expect(offsetOfMaxTimestamp(readBatchHeader(compressed, 0)!, compressed), `type ${compression}`).toBe(21);
+      expect(offsetOfMaxTimestamp(readBatchHeader(compressed, 0)!, compressed), `type ${compression}`).toEqual({ offset: 21, timestamp: 1_040 });
     }
   });
 
@@ -65,10 +65,18 @@ describe('offsetOfMaxTimestamp', () => {
     const zstd = withAttributes(batch, (attributes) => (attributes & ~COMPRESSION_MASK) | COMPRESSION_ZSTD);
     if (isCompressionAvailable(COMPRESSION_ZSTD)) {
       const real = encodeBatch({ ...decodeBatchRecords(batch), attributes: COMPRESSION_ZSTD });
-      expect(offsetOfMaxTimestamp(readBatchHeader(real, 0)!, real)).toBe(21);
+      expect(offsetOfMaxTimestamp(readBatchHeader(real, 0)!, real)).toEqual({ offset: 21, timestamp: 1_040 });
     } else {
-      expect(offsetOfMaxTimestamp(readBatchHeader(zstd, 0)!, zstd)).toBe(24);
+      expect(offsetOfMaxTimestamp(readBatchHeader(zstd, 0)!, zstd)).toEqual({ offset: 24, timestamp: 1_040 });
     }
+  });
+
+  it('counts only records at or past the log start offset when it falls inside the batch', () => {
+    const batch = buildBatch([0, 40, 10, 5, 1].map((timestampDelta, i) => ({ key: null, value: value(`s${i}`), timestampDelta })), { baseTimestamp: 1_000 });
+    const header = readBatchHeader(batch, 0)!;
+    expect(offsetOfMaxTimestamp(header, batch, 0)).toEqual({ offset: 1, timestamp: 1_040 });
+    expect(offsetOfMaxTimestamp(header, batch, 2)).toEqual({ offset: 2, timestamp: 1_010 });
+    expect(offsetOfMaxTimestamp(header, batch, 3)).toEqual({ offset: 3, timestamp: 1_005 });
   });
 
   it('has no answer for a batch none of whose records has its max timestamp', () => {

@@ -102,12 +102,30 @@ describe('lz4 frame estimate', () => {
     const declared = python('lz4_encode', input);
     // kafka-python (python-lz4) declares the content size, and writes 64 KiB blocks (BD 0x40).
     expect([declared[4]! & 0x08, declared[5]]).toEqual([0x08, 0x40]);
-    expect(lz4OutputEstimate(declared)).toBe(200_000);
+    expect(lz4OutputEstimate(declared)).toEqual({ estimate: 3 * 64 * 1024, declared: 200_000 });
     // The same frame without the content size (flag cleared, its 8 bytes cut; the header
     // checksum is not what is tested here): three full blocks and a last one that need not be.
     const undeclared = Buffer.concat([declared.subarray(0, 4), Buffer.from([declared[4]! & ~0x08, declared[5]!]), declared.subarray(14)]);
-    expect(lz4OutputEstimate(undeclared)).toBe(3 * 64 * 1024);
+    expect(lz4OutputEstimate(undeclared)).toEqual({ estimate: 3 * 64 * 1024, declared: 0 });
     // Two such frames: the first one's last block counts as full.
-    expect(lz4OutputEstimate(Buffer.concat([undeclared, undeclared]))).toBe(7 * 64 * 1024);
+    expect(lz4OutputEstimate(Buffer.concat([undeclared, undeclared]))).toEqual({ estimate: 7 * 64 * 1024, declared: 0 });
+  });
+});
+
+describe('lz4 bound against a lying frame', () => {
+  it('does not trust a small declared content size: 64 MiB of zeros in 4 MiB blocks claiming 1 byte is refused unread', () => {
+    const python = spawnSync(PYTHON, ['-c', [
+      'import sys, lz4.frame',
+      // 4 MiB blocks (BLOCKSIZE_MAX4MB), content size stored (then overwritten below).
+      "sys.stdout.buffer.write(lz4.frame.compress(bytes(64 << 20), block_size=lz4.frame.BLOCKSIZE_MAX4MB, store_size=True))",
+    ].join('\n')], { maxBuffer: 64 << 20 });
+    expect(python.status, python.stderr.toString()).toBe(0);
+    const bomb = Buffer.from(python.stdout);
+    expect(bomb[4]! & 0x08).toBe(0x08);
+    bomb.writeBigUInt64LE(1n, 6); // declares 1 byte (its header checksum is now wrong too: the estimate refuses it before that matters)
+    expect(lz4OutputEstimate(bomb)).toEqual({ estimate: 15 * 4 * 1024 * 1024, declared: 1 });
+    const before = process.memoryUsage().rss;
+    expect(codecError(() => decompressBytes('lz4', bomb, 1 << 20)).code).toBe('OUTPUT_TOO_LARGE');
+    expect(process.memoryUsage().rss - before).toBeLessThan(32 << 20);
   });
 });

@@ -40,6 +40,11 @@ describe('broker config', () => {
     expect(() => brokerConfigFrom([['num.partitions', '0']])).toThrow(/num.partitions: must be at least 1/);
     expect(() => brokerConfigFrom([['log.segment.bytes', '-5']])).toThrow(/log.segment.bytes/);
     expect(() => brokerConfigFrom([['auto.create.topics.enable', 'yes']])).toThrow(/auto.create.topics.enable/);
+    // Timer periods: Node's timers fire after 1 ms for 0 or anything above 2^31-1.
+    expect(brokerConfigFrom([['log.cleaner.backoff.ms', '200']]).logCleanerBackoffMs).toBe(200);
+    expect(() => brokerConfigFrom([['log.cleaner.backoff.ms', '0']])).toThrow(/log.cleaner.backoff.ms: must be at least 1/);
+    expect(() => brokerConfigFrom([['log.retention.check.interval.ms', '2147483648']])).toThrow(/log.retention.check.interval.ms: must be at most 2147483647/);
+    expect(() => brokerConfigFrom([['offsets.retention.check.interval.ms', '1e12']])).toThrow(/offsets.retention.check.interval.ms: must be at most/);
     expect(() => parseOverride('num.partitions')).toThrow(/key=value/);
     expect(() => parseProperties('just words')).toThrow(/properties:1/);
   });

@@ -46,8 +46,7 @@ function lookup(context: RequestContext, topic: string, partitionIndex: number, 
 function maxTimestampHit(log: PartitionLog): { offset: number; timestamp: number } | undefined {
   const found = log.batchWithMaxTimestamp();
   if (!found) return undefined;
-  const offset = offsetOfMaxTimestamp(found.header, found.bytes);
-  return offset === undefined ? undefined : { offset, timestamp: found.header.maxTimestamp };
+  return offsetOfMaxTimestamp(found.header, found.bytes, log.logStartOffset);
 }
 
 export const listOffsetsHandler = defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
