@@ -24,6 +24,13 @@
  *   On the event loop alone the longest collections fell from 10-15 ms to 5-8 ms.
  *   (`--single-threaded-gc` did as well from the command line, but set here, after the main
  *   isolate started, it crashed V8 at the main thread's next mark-compact.)
+ * - `--no-memory-reducer`: when a heap's allocation rate drops, V8's memory reducer runs
+ *   compacting mark-compacts to hand memory back ("Mark-Compact (reduce)"). Two broker threads
+ *   with similar histories ran theirs within 17 ms of each other, 16 and 25 ms of pause and 42-60
+ *   ms of marking on two cores: a 64-93 ms stall of both brokers in 2 of 3 whole Node 22 runs
+ *   (session 18). A server holds its heap, as a JVM does; the old generation is still collected
+ *   when it reaches its limit. The flag is read when an isolate's heap is set up, so it holds
+ *   for the broker threads started after it is set (the main isolate keeps its reducer).
  *
  * V8 flags are process-wide and apply to isolates created after they are set: call this before
  * the broker workers start. `samsa start` does; a program embedding the cluster may do the same
@@ -40,6 +47,7 @@ const BROKER_HEAP_FLAGS: readonly (readonly [name: string, flag: string])[] = [
   ['initial-old-space-size', `--initial-old-space-size=${BROKER_INITIAL_OLD_SPACE_MB}`],
   ['min-semi-space-size', `--min-semi-space-size=${BROKER_MIN_SEMI_SPACE_MB}`],
   ['parallel-scavenge', '--no-parallel-scavenge'],
+  ['memory-reducer', '--no-memory-reducer'],
 ];
 
 /**

@@ -5,16 +5,17 @@ import { BROKER_INITIAL_OLD_SPACE_MB, BROKER_MIN_SEMI_SPACE_MB, brokerHeapFlags 
 // The effect (collections of a broker thread under load) is measured by bench:broker with
 // SAMSA_BENCH_BROKER_NODE_ARGS=--trace-gc: docs/server.md, "Heap".
 describe('broker heap flags', () => {
-  const all = [`--initial-old-space-size=${BROKER_INITIAL_OLD_SPACE_MB}`, `--min-semi-space-size=${BROKER_MIN_SEMI_SPACE_MB}`, '--no-parallel-scavenge'];
+  const all = [`--initial-old-space-size=${BROKER_INITIAL_OLD_SPACE_MB}`, `--min-semi-space-size=${BROKER_MIN_SEMI_SPACE_MB}`, '--no-parallel-scavenge', '--no-memory-reducer'];
 
   it('sets each flag unless the command line or NODE_OPTIONS sets it, in either form', () => {
     expect(brokerHeapFlags([], '')).toEqual(all);
     expect(brokerHeapFlags(['--initial-old-space-size=64'], '')).toEqual(all.slice(1));
     expect(brokerHeapFlags([], '--max-old-space-size=4096 --initial_old_space_size=32')).toEqual(all.slice(1));
     expect(brokerHeapFlags(['--max-old-space-size=4096'], '--enable-source-maps')).toEqual(all);
-    expect(brokerHeapFlags(['--parallel-scavenge'], '--min_semi_space_size=8')).toEqual(all.slice(0, 1));
-    expect(brokerHeapFlags(['--no_parallel_scavenge'], '')).toEqual(all.slice(0, 2));
-    expect(brokerHeapFlags(['-noparallel-scavenge'], '"--initial-old-space-size=64"')).toEqual(all.slice(1, 2));
+    expect(brokerHeapFlags(['--parallel-scavenge'], '--min_semi_space_size=8')).toEqual([all[0], all[3]]);
+    expect(brokerHeapFlags(['--no_parallel_scavenge'], '')).toEqual([all[0], all[1], all[3]]);
+    expect(brokerHeapFlags(['-noparallel-scavenge'], '"--initial-old-space-size=64"')).toEqual([all[1], all[3]]);
+    expect(brokerHeapFlags(['--memory-reducer'], '')).toEqual(all.slice(0, 3));
   });
 
   it('names only flags V8 knows, and they size the young generation', () => {
