@@ -22,7 +22,7 @@
  * and every later change is refused with KAFKA_STORAGE_ERROR until a restart replays the file.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsync, fsyncSync, ftruncateSync, openSync, readFileSync, write } from 'node:fs';
+import { appendFile, closeSync, existsSync, fsync, fsyncSync, ftruncateSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { uuidFromBytes } from '../protocol/uuid.js';
@@ -51,13 +51,9 @@ export interface MetadataFileIo {
   fsync(fd: number): Promise<void>;
 }
 
-/** Both on the libuv thread pool, off the calling thread. */
+/** Both on the libuv thread pool, off the calling thread (appendFile writes all of the bytes). */
 export const nodeMetadataFileIo: MetadataFileIo = {
-  async append(fd, bytes) {
-    for (let done = 0; done < bytes.byteLength; ) {
-      done += await new Promise<number>((resolve, reject) => write(fd, bytes, done, bytes.byteLength - done, null, (error, written) => (error ? reject(error) : resolve(written))));
-    }
-  },
+  append: (fd, bytes) => new Promise((resolve, reject) => appendFile(fd, bytes, (error) => (error ? reject(error) : resolve()))),
   fsync: (fd) => new Promise((resolve, reject) => fsync(fd, (error) => (error ? reject(error) : resolve()))),
 };
 
@@ -159,7 +155,6 @@ export class Controller {
   }
 
   private async commitOrThrow(records: MetadataRecord[]): Promise<void> {
-    if (this.committing) throw new Error('controller commits must not overlap');
     const bytes = Buffer.from(records.map((record) => JSON.stringify(record) + '\n').join(''));
     this.fd ??= openSync(this.file, 'a');
     const fd = this.fd;
