@@ -21,10 +21,9 @@ import { KafkaError } from '../protocol/kafka-error.js';
 import type { LogConfig } from './log-config.js';
 import { nodeFileSystem, type LogFileSystem } from './log-file-system.js';
 import type { PageCacheBudget } from './page-cache-budget.js';
-import { assignOffsets, batchSizeAt, checkBatches, readBatchHeader, stampLogAppendTime } from './record-batch.js';
+import { assignOffsets, batchSizeAt, checkBatches, readBatchHeader, stampLogAppendTime, type BatchHeader } from './record-batch.js';
 import type { CpuPool } from '../runtime/cpu-pool.js';
 import type { SegmentSpares } from './segment-spares.js';
-import type { BatchHeader } from './record-batch.js';
 import { Segment, type ReadSlice, type SegmentOptions } from './segment.js';
 import { completeInterruptedSwaps, listSegmentBaseOffsets } from './segment-files.js';
 

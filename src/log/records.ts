@@ -236,9 +236,7 @@ function recordsSection(batchBytes: Uint8Array, options: DecodeOptions): { heade
  */
 export function scanRecordTimes(batchBytes: Uint8Array, visit: (offsetDelta: number, timestampDelta: number) => boolean, options: DecodeOptions = {}): void {
   const { header, records } = recordsSection(batchBytes, options);
-  if (header.recordsCount > records.byteLength / RECORD_BYTES_MIN) {
-    throw corrupt(`recordsCount ${header.recordsCount} cannot fit in ${records.byteLength} bytes of records`);
-  }
+  checkRecordsCount(records, header.recordsCount);
   const reader = new RecordReader(records);
   for (let index = 0; index < header.recordsCount; index++) {
     const { offsetDelta, timestampDelta } = reader.skimRecord();
@@ -250,10 +248,14 @@ function crcOf(batchBytes: Uint8Array): number {
   return crc32c(batchBytes, ATTRIBUTES_AT, batchBytes.byteLength - ATTRIBUTES_AT);
 }
 
-function decodeRecords(bytes: Uint8Array, recordsCount: number): BatchRecord[] {
+function checkRecordsCount(bytes: Uint8Array, recordsCount: number): void {
   if (recordsCount > bytes.byteLength / RECORD_BYTES_MIN) {
     throw corrupt(`recordsCount ${recordsCount} cannot fit in ${bytes.byteLength} bytes of records`);
   }
+}
+
+function decodeRecords(bytes: Uint8Array, recordsCount: number): BatchRecord[] {
+  checkRecordsCount(bytes, recordsCount);
   const reader = new RecordReader(bytes);
   const records: BatchRecord[] = [];
   for (let index = 0; index < recordsCount; index++) records.push(reader.readRecord());
@@ -279,7 +281,8 @@ class RecordReader {
     return this.end - this.position;
   }
 
-  readRecord(): BatchRecord {
+  /** Reads and checks the next record's length and narrows `end` to the record; returns the records' end, to restore after it. */
+  private openRecord(): number {
     const length = this.readVarint();
     if (length < RECORD_BYTES_MIN - 1) throw corrupt(`record length ${length} at byte ${this.position} is below the smallest record's`);
     if (length > this.bytesLeft) {
@@ -287,6 +290,12 @@ class RecordReader {
     }
     const recordsEnd = this.end;
     this.end = this.position + length;
+    return recordsEnd;
+  }
+
+  readRecord(): BatchRecord {
+    const recordsEnd = this.openRecord();
+    const length = this.end - this.position;
     this.readInt8(); // record attributes: unused by Kafka, written as 0 (as Kafka does)
     const timestampDelta = this.readVarlong();
     const offsetDelta = this.readVarint();
@@ -310,13 +319,8 @@ class RecordReader {
 
   /** The next record's offset and timestamp deltas; the rest of it is skipped by its length. */
   skimRecord(): { offsetDelta: number; timestampDelta: number } {
-    const length = this.readVarint();
-    if (length < RECORD_BYTES_MIN - 1 || length > this.bytesLeft) {
-      throw corrupt(`record length ${length} at byte ${this.position} does not fit the ${this.bytesLeft} bytes left`);
-    }
-    const recordsEnd = this.end;
-    const recordEnd = this.position + length;
-    this.end = recordEnd;
+    const recordsEnd = this.openRecord();
+    const recordEnd = this.end;
     this.readInt8();
     const timestampDelta = this.readVarlong();
     const offsetDelta = this.readVarint();
