@@ -8,8 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { CodecError, compressBytes, decompressBytes, type CompressionCodec } from '../../src/runtime/codecs.js';
 import { lz4OutputEstimate } from '../../src/runtime/lz4-codec.js';
+import { kafkaPythonCodec as python, PYTHON } from './kafka-python-codec.js';
 
-const PYTHON = '/usr/bin/python3';
 const CODECS = ['snappy', 'lz4'] as const;
 
 /** Text that compresses but not trivially: words from a small vocabulary. */
@@ -35,14 +35,6 @@ function codecError(run: () => unknown): CodecError {
     return error as CodecError;
   }
   throw new Error('expected a CodecError');
-}
-
-/** Runs kafka-python's codec `op` ('snappy_encode', 'snappy_decode', 'lz4_encode', 'lz4_decode') on `input`. */
-function python(op: string, input: Uint8Array, extra = ''): Buffer {
-  const script = `import sys, base64\nfrom kafka import codec\ndata = base64.b64decode(sys.stdin.read())\nsys.stdout.write(base64.b64encode(codec.${op}(data${extra})).decode())`;
-  const result = spawnSync(PYTHON, ['-c', script], { input: Buffer.from(input).toString('base64'), encoding: 'utf8', timeout: 30_000 });
-  expect(result.status, `${PYTHON} kafka.codec.${op}: ${result.stderr}`).toBe(0);
-  return Buffer.from(result.stdout, 'base64');
 }
 
 describe.each(CODECS)('%s', (codec: CompressionCodec) => {
