@@ -36,8 +36,8 @@
  * together. Not handled here yet: records of aborted transactions (they need the transaction
  * index) and Kafka's rule of keeping an emptied batch when it is a producer's last one.
  */
-import { CONTROL_FLAG, COMPRESSION_MASK, parseBatches, TIMESTAMP_TYPE_LOG_APPEND } from './record-batch.js';
-import { COMPRESSION_NONE, decodeBatchRecords, encodeBatch, isCompressionAvailable, type BatchRecord, type DecodedBatch, type DecodeOptions } from './records.js';
+import { CONTROL_FLAG, parseBatches, TIMESTAMP_TYPE_LOG_APPEND } from './record-batch.js';
+import { decodeBatchRecords, encodeBatch, type BatchRecord, type DecodedBatch, type DecodeOptions } from './records.js';
 
 export interface CleanSegmentOptions {
   readonly nowMs: number;
@@ -105,16 +105,13 @@ export function cleanSegment(
     if (kept.length === batch.records.length) {
       parts.push(batchBytes);
     } else if (kept.length > 0) {
+      // Same attributes, so the same codec: decoding the batch above needed it, so this process has it.
       const timestamps = retainedTimestamps(batch, kept);
-      const compression = batch.attributes & COMPRESSION_MASK;
-      const attributes = isCompressionAvailable(compression)
-        ? batch.attributes
-        : (batch.attributes & ~COMPRESSION_MASK) | COMPRESSION_NONE;
       parts.push(
         encodeBatch({
           baseOffset: batch.baseOffset,
           partitionLeaderEpoch: batch.partitionLeaderEpoch,
-          attributes,
+          attributes: batch.attributes,
           lastOffsetDelta: batch.lastOffsetDelta,
           baseTimestamp: timestamps.baseTimestamp,
           maxTimestamp: timestamps.maxTimestamp,
