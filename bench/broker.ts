@@ -32,12 +32,14 @@
  *      batch holds rate x linger / partitions records: the latency step builds such batches.
  *   2. Consume: the 100 B acks=1 topics of step 1 read from offset 0 to their end by raw Fetch
  *      requests (Kafka consumer defaults: max.partition.fetch.bytes 1 MiB, fetch.max.bytes
- *      50 MiB, one fetch in flight per broker connection). Run right after the 100 B cases (acks=1
+ *      50 MiB, one fetch in flight per broker connection), by a consumer thread per broker as
+ *      librdkafka runs one. Run right after the 100 B cases (acks=1
  *      last), so that it reads what the page-cache budget still holds, as a consumer that keeps
  *      up does; data older than the budget streams from disk (docs/log.md, "Page cache").
- *      Each topic is read 3 times and its median pass counts: one pass of 1.5 GB lasts well
- *      under a second, and single passes of the same topic ranged over ~1.5x (the first one
- *      shares the machine with the writeback of what step 1 just wrote).
+ *      First 4 unmeasured passes over the first topic (the produce cases have their warm-up
+ *      too): the first passes of a fresh broker ran at 60-75% of the later ones, however long
+ *      after step 1 they started. Then each topic is read 5 times and its median pass counts:
+ *      one pass of 1.5 GB lasts well under a second.
  *   3. Produce-to-consume, 100 B and 1 KiB records: each batch carrying its send time in its
  *      first record's value (CRC recomputed); a long-polling consumer (maxWaitMs 500, minBytes 1)
  *      follows the topic and computes receive time - send time per batch. Producer-side linger
@@ -85,7 +87,8 @@
  *   SAMSA_BENCH_PROFILE_TOP       rows per CPU-profile table (default 25)
  *   SAMSA_BENCH_TIMEOUT_MS        global timeout (default 300 s)
  *   SAMSA_BENCH_TRACE=1           latency cases also print the worst latency per 100 ms from the case start
- *   SAMSA_BENCH_CONSUME_PASSES    times each topic is consumed in step 2, the median pass counting (default 3; of an even number, the slower middle one)
+ *   SAMSA_BENCH_CONSUME_PASSES    times each topic is consumed in step 2, the median pass counting (default 5; of an even number, the slower middle one)
+ *   SAMSA_BENCH_CONSUME_WARMUP_PASSES  unmeasured passes over the first topic before them (default 4)
  *   SAMSA_BENCH_CONSUME_PARTITION_MAX_BYTES  max.partition.fetch.bytes of step 2's fetches (default 1 MiB, Kafka's default; 256 KiB-8 MiB
  *                                 were tried in session 16: 1 MiB was the fastest here)
  *   SAMSA_BENCH_PEAK_100B         records/s the 100 B latency cases take as the end-to-end peak instead of
@@ -130,8 +133,10 @@ const BROKER_OVERRIDES = (process.env.SAMSA_BENCH_BROKER_OVERRIDES ?? '').split(
 const GLOBAL_TIMEOUT_MS = Number(process.env.SAMSA_BENCH_TIMEOUT_MS ?? 300_000);
 const PROFILE_TOP = Number(process.env.SAMSA_BENCH_PROFILE_TOP ?? 25);
 const TRACE = process.env.SAMSA_BENCH_TRACE === '1';
-const CONSUME_PASSES = Number(process.env.SAMSA_BENCH_CONSUME_PASSES ?? 3);
+const CONSUME_PASSES = Number(process.env.SAMSA_BENCH_CONSUME_PASSES ?? 5);
+const CONSUME_WARMUP_PASSES = Number(process.env.SAMSA_BENCH_CONSUME_WARMUP_PASSES ?? 4);
 const CONSUME_PARTITION_MAX_BYTES = Number(process.env.SAMSA_BENCH_CONSUME_PARTITION_MAX_BYTES ?? 2 ** 20);
+if (!(Number.isInteger(CONSUME_WARMUP_PASSES) && CONSUME_WARMUP_PASSES >= 0 && CONSUME_WARMUP_PASSES <= 10)) throw new Error(`SAMSA_BENCH_CONSUME_WARMUP_PASSES must be an integer in [0, 10], got ${process.env.SAMSA_BENCH_CONSUME_WARMUP_PASSES}`);
 if (!(Number.isInteger(CONSUME_PASSES) && CONSUME_PASSES >= 1 && CONSUME_PASSES <= 20)) throw new Error(`SAMSA_BENCH_CONSUME_PASSES must be an integer in [1, 20], got ${process.env.SAMSA_BENCH_CONSUME_PASSES}`);
 const PEAK_ENV = new Map<number, string>([[100, 'SAMSA_BENCH_PEAK_100B'], [1024, 'SAMSA_BENCH_PEAK_1KIB']]);
 const PEAK_GIVEN = new Map<number, number>([...PEAK_ENV].map(([valueBytes, name]) => [valueBytes, Number(process.env[name] ?? 0)]));
@@ -443,7 +448,7 @@ async function main(): Promise<void> {
   const ticks = clockTicksPerS();
   console.log(`samsa broker bench — node ${process.version}, ${cpus.length} CPUs (${cpus[0]?.model ?? '?'}), ${os.platform()} ${os.arch()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}, scale ${SCALE}`);
   console.log(`broker: node ${BROKER_NODE_ARGS.length ? BROKER_NODE_ARGS.join(' ') + ' ' : ''}bin/samsa.js start --brokers ${BROKERS} (one process; a worker thread per broker), SAMSA_LOG_LEVEL=warn, data in ${dataDir}`);
-  console.log(`load: 2 worker threads of this process (producer, consumer); ${CONNECTIONS} connection(s) per partition leader, ${WINDOW} produce requests in flight per connection; Produce v9, Fetch v12; MB = 10^6 bytes`);
+  console.log(`load: worker threads of this process: a producer; a consumer per broker in step 2 (librdkafka's thread per broker), the first of them also step 3's consumer; ${CONNECTIONS} connection(s) per partition leader, ${WINDOW} produce requests in flight per connection; Produce v9, Fetch v12; MB = 10^6 bytes`);
 
   const free = freeBytes();
   if (free < FREE_BYTES_NEEDED) throw new Error(`need ${(FREE_BYTES_NEEDED / 1e9).toFixed(0)} GB free under ${os.tmpdir()}, have ${(free / 1e9).toFixed(0)} GB`);
@@ -458,6 +463,8 @@ async function main(): Promise<void> {
   const setup = await KafkaConnection.connect({ host: HOST, port: broker.ports[0]!, clientId: CLIENT_ID, timeoutMs: 0 });
   const producer = new LoadWorker('producer');
   const consumer = new LoadWorker('consumer');
+  /** Step 2's consumer threads, one per broker (the first is `consumer`): see drainTopic. */
+  const drainers = [consumer, ...broker.ports.slice(1).map((_, i) => new LoadWorker(`consumer-${i + 2}`))];
   const brokerPid = broker.child.pid!;
   const targetsOf = (): Target[] => broker.ports.map((port, partition) => ({ partition, port }));
   const dirtyGB = (): string => (pageCacheState().dirtyBytes / 1e9).toFixed(2);
@@ -564,27 +571,53 @@ async function main(): Promise<void> {
   /** Per topic, its median pass (with every pass's rate); every pass, for the profile windows. */
   const consumeRows: (ConsumeRow & { passesPerS: number[] })[] = [];
   const consumePasses: ConsumeRow[] = [];
+  /**
+   * One pass over a topic from offset 0 to its end: each broker's partitions drained by that
+   * broker's consumer thread, one Fetch in flight per broker connection. One thread per broker
+   * is librdkafka's model (a thread per broker connection, fetching for the partitions it
+   * leads); one thread serving every connection spent ~20% of the two cores idle, each
+   * connection waiting while the thread read the other's response (docs/benchmarks.md, session
+   * 19). The pass lasts from the first thread's start to the last one's end (their windows are
+   * on the same monotonic clock); the CPU columns are the longest window's.
+   */
+  const drainTopic = async (source: ProduceRow): Promise<{ result: ConsumeDrainResult; elus: number[] }> => {
+    const byBroker = targetsOf().map((target) => [{ ...target, endOffset: source.result.endOffsets[target.partition] ?? 0 }]);
+    byBroker.forEach((targets, i) =>
+      drainers[i]!.post({ op: 'consume-drain', host: HOST, topic: source.topic, targets, maxWaitMs: 500, maxBytes: 50 * 2 ** 20, partitionMaxBytes: CONSUME_PARTITION_MAX_BYTES, timeoutMs: CONSUME_TIMEOUT_MS, cpuPids: [brokerPid], clockTicksPerS: ticks }),
+    );
+    const results = await Promise.all(byBroker.map((_, i) => drainers[i]!.expect('drained')));
+    const errors = results.flatMap((r) => r.errors);
+    if (errors.length > 0 || results.some((r) => !r.complete)) throw new Error(`consume ${source.topic}: ${errors.join('; ') || 'incomplete'}`);
+    const longest = [...results].sort((a, b) => b.seconds - a.seconds)[0]!;
+    const monotonicUs: [number, number] = [Math.min(...results.map((r) => r.monotonicUs[0])), Math.max(...results.map((r) => r.monotonicUs[1]))];
+    const sum = (field: 'records' | 'batches' | 'bytes' | 'fetches'): number => results.reduce((total, r) => total + r[field], 0);
+    return {
+      result: { ...longest, records: sum('records'), batches: sum('batches'), bytes: sum('bytes'), fetches: sum('fetches'), seconds: (monotonicUs[1] - monotonicUs[0]) / 1e6, monotonicUs },
+      elus: results.map((r) => r.elu),
+    };
+  };
   const consumeStep = async (): Promise<void> => {
     const consumeSources = produceRows.filter((row) => row.valueBytes === 100 && row.acks === 1);
     if (CASES.test('consume') && consumeSources.length > 0) {
-      console.log(`\n[2] consume from offset 0 to the end of the 100 B acks=1 topics of [1]: raw Fetch, max.partition.fetch.bytes 1 MiB, fetch.max.bytes 50 MiB, one fetch in flight per broker; ${CONSUME_PASSES} passes per topic, its median pass counts`);
-      console.log('    written with batch.size   pass     records        records/s    MB/s (batches)   fetches   consumer ELU   CPU cores: broker (sys; 3 busiest threads) / bench / other   broker CPU ms/MB');
+      console.log(`\n[2] consume from offset 0 to the end of the 100 B acks=1 topics of [1]: raw Fetch, max.partition.fetch.bytes 1 MiB, fetch.max.bytes 50 MiB, one fetch in flight per broker, a consumer thread per broker; ${CONSUME_WARMUP_PASSES} unmeasured passes, then ${CONSUME_PASSES} per topic, its median pass counts`);
+      console.log('    written with batch.size      pass     records        records/s    MB/s (batches)   fetches   consumer ELUs   CPU cores: broker (sys; 3 busiest threads) / bench / other   broker CPU ms/MB');
       for (const source of consumeSources) {
         const passes: ConsumeRow[] = [];
-        for (let pass = 1; pass <= CONSUME_PASSES; pass++) {
-          const targets = targetsOf().map((target) => ({ ...target, endOffset: source.result.endOffsets[target.partition] ?? 0 }));
-          consumer.post({ op: 'consume-drain', host: HOST, topic: source.topic, targets, maxWaitMs: 500, maxBytes: 50 * 2 ** 20, partitionMaxBytes: CONSUME_PARTITION_MAX_BYTES, timeoutMs: CONSUME_TIMEOUT_MS, cpuPids: [brokerPid], clockTicksPerS: ticks });
-          const r = await consumer.expect('drained');
-          if (r.errors.length > 0 || !r.complete) throw new Error(`consume ${source.topic}: ${r.errors.join('; ') || 'incomplete'}`);
+        // Unmeasured, before the first topic's passes: see CONSUME_WARMUP_PASSES.
+        const warmups = source === consumeSources[0] ? CONSUME_WARMUP_PASSES : 0;
+        for (let pass = 1 - warmups; pass <= CONSUME_PASSES; pass++) {
+          const { result: r, elus } = await drainTopic(source);
           const row = { batchSize: source.batchSize, result: r, recordsPerS: r.records / r.seconds, MBps: r.bytes / MB / r.seconds };
-          passes.push(row);
-          consumePasses.push(row);
-          console.log(`    ${kib(source.batchSize).padStart(22)}   ${String(pass).padStart(4)}   ${String(r.records).padStart(9)}   ${fmtRate(row.recordsPerS).padStart(14)}   ${row.MBps.toFixed(0).padStart(14)}   ${String(r.fetches).padStart(7)}   ${r.elu.toFixed(2).padStart(12)}   ${cpuCols(r).padEnd(55)}   ${((1000 * (r.cpuCores[0] ?? NaN)) / row.MBps).toFixed(2).padStart(16)}`);
+          if (pass >= 1) {
+            passes.push(row);
+            consumePasses.push(row);
+          }
+          console.log(`    ${kib(source.batchSize).padStart(22)}   ${(pass >= 1 ? String(pass) : 'warm-up').padStart(7)}   ${String(r.records).padStart(9)}   ${fmtRate(row.recordsPerS).padStart(14)}   ${row.MBps.toFixed(0).padStart(14)}   ${String(r.fetches).padStart(7)}   ${elus.map((elu) => elu.toFixed(2)).join(' ').padStart(14)}   ${cpuCols(r).padEnd(55)}   ${((1000 * (r.cpuCores[0] ?? NaN)) / row.MBps).toFixed(2).padStart(16)}`);
         }
         const median = [...passes].sort((a, b) => a.recordsPerS - b.recordsPerS)[Math.floor((passes.length - 1) / 2)]!;
         consumeRows.push({ ...median, passesPerS: passes.map((row) => row.recordsPerS) });
         // The rate under the passes' records/s column.
-        if (passes.length > 1) console.log(`    ${kib(source.batchSize).padStart(22)}   ${'median'.padEnd(19)}${fmtRate(median.recordsPerS).padStart(14)}`);
+        if (passes.length > 1) console.log(`    ${kib(source.batchSize).padStart(22)}   ${'median'.padEnd(22)}${fmtRate(median.recordsPerS).padStart(14)}`);
       }
     }
     finishedTopics.push(...consumeSources.map((source) => source.topic));
@@ -785,7 +818,7 @@ async function main(): Promise<void> {
   // stop everything
   setup.close();
   await producer.exit();
-  await consumer.exit();
+  for (const drainer of drainers) await drainer.exit();
   sink.child.kill('SIGTERM');
   const stopped = await stopBroker(broker);
   console.log(`\nbroker stopped (SIGTERM: drain, flush, close) in ${(stopped.ms / 1000).toFixed(1)} s, exit code ${stopped.code}${stopped.killed ? ' (SIGKILL after the timeout)' : ''}`);
