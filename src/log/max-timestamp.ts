@@ -4,10 +4,10 @@
  * (PartitionLog.batchWithMaxTimestamp); this reads its records' timestamps only (scanRecordTimes:
  * no record is built, however many the batch holds), stopping at the first match:
  * - LogAppendTime: every record carries the batch's timestamp, so the first record;
- * - records this process can decode (none, gzip, snappy, lz4; zstd on Node 22+): the first
- *   whose timestamp equals the batch's max timestamp;
- * - zstd on Node 20, which has no zstd: the batch's last offset, which is what Kafka answered
- *   for a compressed batch before 3.8.
+ * - records this process can decode (none, gzip, snappy, lz4, zstd): the first whose timestamp
+ *   equals the batch's max timestamp;
+ * - a codec whose package cannot load here (no binary for the platform): the batch's last
+ *   offset, which is what Kafka answered for a compressed batch before 3.8.
  * Records below the log start offset (DeleteRecords inside this batch) do not count: then the
  * answer is the first record with the largest timestamp among those left. A batch none of whose
  * records has its max timestamp (a producer's bad header) has no answer.

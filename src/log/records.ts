@@ -146,8 +146,9 @@ function codecOf(attributes: number): CompressionCodec | undefined {
 const availability = new Map<number, boolean>();
 
 /**
- * Whether this process can both compress and decompress `compression` (attributes bits 0-2):
- * zstd needs Node 22+. Asks codecs.ts once per type, so that stays the only place that knows.
+ * Whether this process can both compress and decompress `compression` (attributes bits 0-2): a
+ * codec package without a binary for this platform cannot. Asks codecs.ts once per type, so
+ * that stays the only place that knows.
  */
 export function isCompressionAvailable(compression: number): boolean {
   let available = availability.get(compression);

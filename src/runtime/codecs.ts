@@ -1,6 +1,6 @@
 /**
  * Kafka's gzip, snappy, lz4 and zstd compression as pure functions over bytes (snappy and lz4
- * with Kafka's framing: snappy-codec.ts, lz4-codec.ts). The CPU pool runs them inline
+ * with Kafka's framing: snappy-codec.ts, lz4-codec.ts; zstd on every Node: zstd-codec.ts). The CPU pool runs them inline
  * for small inputs and in its worker task for large ones; keeping one implementation means both
  * paths give the same bytes and the same errors.
  *
@@ -13,6 +13,7 @@ import zlib from 'node:zlib';
 import { CodecError, type CodecErrorCode, type CompressionCodec } from './codecs-errors.js';
 import { lz4Compress, lz4Decompress } from './lz4-codec.js';
 import { snappyCompress, snappyDecompress } from './snappy-codec.js';
+import { zstdCompress, zstdDecompress } from './zstd-codec.js';
 
 export { CodecError, type CodecErrorCode, type CompressionCodec } from './codecs-errors.js';
 
@@ -27,7 +28,7 @@ export function compressBytes(codec: CompressionCodec, bytes: Uint8Array): Uint8
     case 'gzip':
       return plainBytes(zlib.gzipSync(bytes));
     case 'zstd':
-      return plainBytes(zstdBindings().zstdCompressSync(bytes));
+      return plainBytes(zstdCompress(bytes));
     case 'snappy':
       return plainBytes(snappyCompress(bytes));
     case 'lz4':
@@ -52,7 +53,7 @@ export function decompressBytes(codec: CompressionCodec, bytes: Uint8Array, maxO
         output = zlib.gunzipSync(bytes, options);
         break;
       case 'zstd':
-        output = zstdBindings().zstdDecompressSync(bytes, options);
+        output = zstdDecompress(bytes, maxOutputBytes);
         break;
       case 'snappy':
         output = snappyDecompress(bytes, maxOutputBytes);
@@ -91,23 +92,6 @@ export function toCodecFailure(error: CodecError): CodecFailure {
 
 export function fromCodecFailure(failure: CodecFailure): CodecError {
   return new CodecError(failure.code, failure.message);
-}
-
-/** zlib gained zstd in Node 22.15 and 23.8; @types/node 20 does not declare it. */
-interface ZstdBindings {
-  zstdCompressSync(input: Uint8Array): Uint8Array;
-  zstdDecompressSync(input: Uint8Array, options: { maxOutputLength: number }): Uint8Array;
-}
-
-function zstdBindings(): ZstdBindings {
-  const bindings = zlib as unknown as Partial<ZstdBindings>;
-  if (typeof bindings.zstdCompressSync !== 'function' || typeof bindings.zstdDecompressSync !== 'function') {
-    throw new CodecError(
-      'UNSUPPORTED_CODEC',
-      `zstd needs Node 22+ (22.15 or later, or 23.8 or later); this process runs Node ${process.version}`,
-    );
-  }
-  return bindings as ZstdBindings;
 }
 
 function unknownCodec(codec: never): CodecError {

@@ -1,6 +1,7 @@
 /**
- * Log compaction of snappy and lz4 batches written by real clients: kcat (librdkafka: raw snappy,
- * lz4 frames) and kafka-python (xerial-framed snappy, lz4 frames with their content size), against
+ * Log compaction of snappy, lz4 and zstd batches written by real clients: kcat (librdkafka: raw
+ * snappy, lz4 frames, zstd frames) and kafka-python (xerial-framed snappy, lz4 frames with their
+ * content size, zstd frames from python3-zstandard), against
  * a broker started as a user starts it, with `--override log.cleaner.backoff.ms=200`.
  *
  * Each client writes six rounds to a compacted one-partition topic with segment.ms=1, so each
@@ -27,7 +28,7 @@ import { startSamsa, type SamsaProcess } from './samsa-process.js';
 const PYTHON = '/usr/bin/python3';
 const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'python', 'compaction.py');
 const ROUNDS = 6;
-const CODEC_IDS = { snappy: 2, lz4: 3 } as const;
+const CODEC_IDS = { snappy: 2, lz4: 3, zstd: 4 } as const;
 
 const directories = new TemporaryDirectories();
 const scratch = directories.make('samsa-compaction-files-');
@@ -103,7 +104,7 @@ function pythonRead(topic: string): [number, string, string][] {
 }
 
 describe.each([
-  ['kcat', 'snappy'], ['kcat', 'lz4'], ['kafka-python', 'snappy'], ['kafka-python', 'lz4'],
+  ['kcat', 'snappy'], ['kcat', 'lz4'], ['kcat', 'zstd'], ['kafka-python', 'snappy'], ['kafka-python', 'lz4'], ['kafka-python', 'zstd'],
 ] as const)('%s, %s', (client, codec) => {
   it('compacts into batches of the same codec that kcat and kafka-python read, each record at its offset', async () => {
     const topic = `compacted-${client}-${codec}`;

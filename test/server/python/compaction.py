@@ -4,7 +4,8 @@ usage: compaction.py produce PORT TOPIC CODEC ROUNDS.json   (each round one batc
        compaction.py consume PORT TOPIC OUT.json             (partition 0 from offset 0, CRCs checked)
 
 ROUNDS.json: [[[key, value], ...], ...] as text. OUT.json: [[offset, key, value], ...].
-Runs under Debian's /usr/bin/python3 (python3-kafka; python3-snappy, python3-lz4 for the codecs).
+Runs under Debian's /usr/bin/python3 (python3-kafka; python3-snappy, python3-lz4, python3-zstandard
+for the codecs).
 """
 import json
 import sys
