@@ -6,9 +6,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { CodecError, compressBytes, decompressBytes, type CompressionCodec } from '../../src/runtime/codecs.js';
+import { compressBytes, decompressBytes, type CompressionCodec } from '../../src/runtime/codecs.js';
 import { lz4OutputEstimate } from '../../src/runtime/lz4-codec.js';
-import { kafkaPythonCodec as python, PYTHON } from './kafka-python-codec.js';
+import { codecError, kafkaPythonCodec as python, PYTHON } from './kafka-python-codec.js';
 
 const CODECS = ['snappy', 'lz4'] as const;
 
@@ -25,16 +25,6 @@ function sample(bytes: number, seed = 7): Uint8Array {
     length += word.length + 1;
   }
   return Buffer.from(parts.join(' ').slice(0, bytes));
-}
-
-function codecError(run: () => unknown): CodecError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(CodecError);
-    return error as CodecError;
-  }
-  throw new Error('expected a CodecError');
 }
 
 describe.each(CODECS)('%s', (codec: CompressionCodec) => {

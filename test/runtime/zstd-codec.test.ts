@@ -2,21 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CodecError, decompressBytes } from '../../src/runtime/codecs.js';
 import { zstdCompress, zstdDecompress, zstdDefaultBackend, zstdOutputEstimate, type ZstdBackend } from '../../src/runtime/zstd-codec.js';
-import { kafkaPythonCodec } from './kafka-python-codec.js';
+import { codecError, kafkaPythonCodec } from './kafka-python-codec.js';
 
 const MIB = 1024 * 1024;
 /** zlib has zstd from Node 22.15 / 23.8; the package runs everywhere. */
 const BACKENDS: ZstdBackend[] = zstdDefaultBackend === 'zlib' ? ['zlib', 'package'] : ['package'];
-
-function codecError(run: () => unknown): CodecError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(CodecError);
-    return error as CodecError;
-  }
-  throw new Error('expected a CodecError');
-}
 
 /** Text-like bytes: compressible, as record batches are. */
 function textLike(size: number): Uint8Array {
