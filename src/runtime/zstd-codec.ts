@@ -6,16 +6,19 @@
  * package does the same work (napi-rs over libzstd, binaries from npm), so compaction and
  * ListOffsets max timestamp read zstd batches on every Node Samsa runs on.
  *
- * Both paths first estimate the output from the frames' headers: a frame's declared content size
- * where it has one (libzstd refuses a frame whose output passes it, within a block), else each
- * raw or RLE block's size and the block maximum (the window, at most 128 KiB) for each
- * compressed block but the very last of the input (writers fill every block but a frame's last).
- * An input whose estimate is over the bound is refused without inflating, and a malformed frame
- * is refused as corrupt, whichever path runs. zlib then bounds its output itself; the package
- * inflates a whole input at once, so there the real output can exceed the estimate by one block
- * (128 KiB) before the caller's check of the output's size refuses it. An input of several
- * frames without content sizes is estimated high by up to a block per frame: Kafka clients
- * write one frame per batch.
+ * Both paths first estimate the output from the frames' block headers: each raw or RLE block's
+ * size, and the block maximum (the window, at most 128 KiB, which libzstd enforces) for each
+ * compressed block but the very last of the input (writers fill every block but a frame's
+ * last). A declared content size is never taken instead: streaming, libzstd checks it only at
+ * the frame's end, after inflating every block (a frame declaring 1 MiB could hold gigabytes of
+ * RLE blocks). A frame whose raw and RLE blocks alone pass its declared size, or whose blocks
+ * cannot hold it, is corrupt; a declared size over the bound is refused at once. An input whose
+ * estimate is over the bound is refused without inflating, and a malformed frame as corrupt,
+ * whichever path runs. zlib then bounds its output itself; the package inflates a whole input
+ * at once, so there the real output can exceed the estimate by one block (128 KiB) before the
+ * caller's check of the output's size refuses it. Frames whose blocks are not full (several
+ * frames, or a writer that splits blocks) are estimated high by up to a block each: Kafka
+ * clients write one frame per batch, in full blocks.
  *
  *   frame: magic 28 B5 2F FD | descriptor | [window] | [dictionary id] | [content size]
  *          blocks: header u24 LE (bit 0 last, bits 1-2 type: raw, RLE, compressed; size) | data
@@ -97,7 +100,9 @@ function walkFrames(bytes: Uint8Array): { estimate: number; declared: number; fr
     position += contentSizeBytes;
     if (singleSegment) windowBytes = contentSize!;
     const blockMax = Math.min(windowBytes, BLOCK_MAX_BYTES);
-    let blocksEstimate = 0;
+    /** The frame's raw and RLE output (exact), and what its compressed blocks can hold at most. */
+    let storedBytes = 0;
+    let compressedBytesMax = 0;
     for (;;) {
       need(position, 3, 'block header');
       const header = bytes[position]! | (bytes[position + 1]! << 8) | (bytes[position + 2]! << 16);
@@ -107,12 +112,13 @@ function walkFrames(bytes: Uint8Array): { estimate: number; declared: number; fr
       if (type === BLOCK_RAW || type === BLOCK_RLE) {
         const stored = type === BLOCK_RAW ? size : 1;
         need(position, stored, 'block');
-        blocksEstimate += size;
+        if (size > blockMax) throw corrupt(`a block of ${size} bytes, over the frame's maximum ${blockMax}`);
+        storedBytes += size;
         lastCompressedBlockMax = 0;
         position += stored;
       } else if (type === BLOCK_COMPRESSED) {
         need(position, size, 'block');
-        blocksEstimate += blockMax;
+        compressedBytesMax += blockMax;
         lastCompressedBlockMax = blockMax;
         position += size;
       } else {
@@ -122,13 +128,13 @@ function walkFrames(bytes: Uint8Array): { estimate: number; declared: number; fr
     }
     if (descriptor & 0x04) position += 4; // content checksum
     if (position > bytes.byteLength) throw corrupt('truncated frame end');
-    if (contentSize === undefined) {
-      estimate += blocksEstimate;
-    } else {
-      estimate += contentSize;
+    if (contentSize !== undefined) {
+      if (storedBytes > contentSize || contentSize > storedBytes + compressedBytesMax) {
+        throw corrupt(`a frame declares ${contentSize} bytes, its blocks hold ${storedBytes} to ${storedBytes + compressedBytesMax}`);
+      }
       declared += contentSize;
-      lastCompressedBlockMax = 0;
     }
+    estimate += storedBytes + compressedBytesMax;
     frames.push([at, position]);
     at = position;
   }
@@ -172,8 +178,8 @@ export function zstdCompress(bytes: Uint8Array, backend: ZstdBackend = zstdDefau
 
 /** Inflates `bytes`, refusing to produce more than `maxOutputBytes` (checked again by the caller, codecs.ts). */
 export function zstdDecompress(bytes: Uint8Array, maxOutputBytes: number, backend: ZstdBackend = zstdDefaultBackend): Uint8Array {
-  const { estimate, frames } = walkFrames(bytes);
-  if (estimate > maxOutputBytes) throw tooLarge(maxOutputBytes);
+  const { estimate, declared, frames } = walkFrames(bytes);
+  if (estimate > maxOutputBytes || declared > maxOutputBytes) throw tooLarge(maxOutputBytes);
   if (backend === 'zlib') {
     // zlib stops at the end of the first frame: one call per frame, each within what is left.
     const outputs: Buffer[] = [];
@@ -181,7 +187,13 @@ export function zstdDecompress(bytes: Uint8Array, maxOutputBytes: number, backen
     for (const [start, end] of frames) {
       // zlib rejects a limit of 0 or one above kMaxLength; the caller's length check keeps 0 exact.
       const maxOutputLength = Math.min(Math.max(maxOutputBytes - produced, 1), kMaxLength);
-      const output = (zlib as unknown as ZlibZstd).zstdDecompressSync(bytes.subarray(start, end), { maxOutputLength });
+      let output: Buffer;
+      try {
+        output = (zlib as unknown as ZlibZstd).zstdDecompressSync(bytes.subarray(start, end), { maxOutputLength });
+      } catch (error) {
+        if ((error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(maxOutputBytes);
+        throw corrupt((error as Error).message);
+      }
       outputs.push(output);
       produced += output.byteLength;
       if (produced > maxOutputBytes) throw tooLarge(maxOutputBytes);
