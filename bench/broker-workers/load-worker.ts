@@ -85,6 +85,8 @@ export interface ProduceSpec {
   readonly measureMs: number;
   /** Stop sending after this many request bytes (bounds the disk written). */
   readonly wireBytesMax: number;
+  /** The warm-up also ends once this many request bytes were sent (default: only warmupMs ends it). */
+  readonly warmupWireBytesMax?: number;
   /** 0: closed loop (as fast as responses come back); else records/s across all connections. */
   readonly rateRecordsPerS: number;
   readonly stamp: boolean;
@@ -471,6 +473,7 @@ async function runProduce(spec: ProduceSpec): Promise<ProduceResult> {
     connection.inFlight.push({ correlationId, sentAt: now() });
     sentBytes += frame.byteLength;
     connection.socket.write(frame);
+    if (!measuring && !stopping && sentBytes >= (spec.warmupWireBytesMax ?? Number.POSITIVE_INFINITY)) startMeasuring();
     if (sentBytes >= spec.wireBytesMax && !stopping) {
       stoppedBy = 'bytes';
       finish();
@@ -526,14 +529,16 @@ async function runProduce(spec: ProduceSpec): Promise<ProduceResult> {
     clearTimeout(tickTimer);
     maybeSettled();
   }
-  warmupTimer = setTimeout(() => {
-    if (stopping) return;
+  function startMeasuring(): void {
+    if (stopping || measuring) return;
+    clearTimeout(warmupTimer);
     measuring = true;
     window.start();
     windowStartRequests = ackedRequests;
     measureStartMs = epochMs();
     endTimer = setTimeout(finish, spec.measureMs);
-  }, spec.warmupMs);
+  }
+  warmupTimer = setTimeout(startMeasuring, spec.warmupMs);
 
   if (spec.rateRecordsPerS === 0) {
     for (const connection of connections) for (let i = 0; i < spec.window; i++) send(connection);
