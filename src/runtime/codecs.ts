@@ -1,8 +1,8 @@
 /**
  * Kafka's gzip, snappy, lz4 and zstd compression as pure functions over bytes (snappy and lz4
- * with Kafka's framing: snappy-codec.ts, lz4-codec.ts; zstd on every Node: zstd-codec.ts). The CPU pool runs them inline
- * for small inputs and in its worker task for large ones; keeping one implementation means both
- * paths give the same bytes and the same errors.
+ * with Kafka's framing: snappy-codec.ts, lz4-codec.ts; zstd on every Node: zstd-codec.ts). The
+ * CPU pool runs them inline for small inputs and in its worker task for large ones; keeping one
+ * implementation means both paths give the same bytes and the same errors.
  *
  * Failures a client can cause (corrupt input, output over the caller's bound, a codec this Node
  * lacks) are CodecErrors with a stable code, so Samsa can map them to Kafka error codes
@@ -102,12 +102,12 @@ function outputTooLarge(codec: CompressionCodec, maxOutputBytes: number): CodecE
   return new CodecError('OUTPUT_TOO_LARGE', `${codec} output exceeds maxOutputBytes (${maxOutputBytes})`);
 }
 
-/** zlib reports bad input with Z_* (gzip) or ZSTD_* (zstd) codes and the bound with ERR_BUFFER_TOO_LARGE. */
+/** zlib reports bad gzip input with Z_* codes and the bound with ERR_BUFFER_TOO_LARGE (zstd-codec.ts maps zlib's zstd errors itself). */
 function asCodecError(error: unknown, codec: CompressionCodec, maxOutputBytes: number): unknown {
   if (error instanceof CodecError) return error;
   const code = (error as { code?: unknown } | null)?.code;
   if (code === 'ERR_BUFFER_TOO_LARGE') return outputTooLarge(codec, maxOutputBytes);
-  if (typeof code === 'string' && (code.startsWith('Z_') || code.startsWith('ZSTD_'))) {
+  if (typeof code === 'string' && (code.startsWith('Z_'))) {
     return new CodecError('CORRUPT_INPUT', `${codec} input is corrupt: ${(error as Error).message}`);
   }
   return error;
