@@ -18,6 +18,7 @@
  * Skippable frames (magic 0x184D2A5?) are walked over; several frames may follow each other.
  */
 import { CodecError, lazyCodecPackage } from './codecs-errors.js';
+import { FrameInput } from './frame-input.js';
 
 const FRAME_MAGIC = 0x184d2204;
 const BLOCK_MAX_BYTES = [0, 0, 0, 0, 64 * 1024, 256 * 1024, 1024 * 1024, 4 * 1024 * 1024];
@@ -39,24 +40,14 @@ function asBuffer(bytes: Uint8Array): Buffer {
 
 /** What the frames in `bytes` inflate to, as written by a Kafka client (see above), and the content sizes they declare; throws on a malformed frame. */
 export function lz4OutputEstimate(bytes: Uint8Array): { estimate: number; declared: number } {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const need = (at: number, length: number, what: string): void => {
-    if (at + length > bytes.byteLength) throw corrupt(`truncated ${what}`);
-  };
+  const input = new FrameInput(bytes, corrupt);
+  const { view } = input;
+  const need = input.need.bind(input);
   let estimate = 0;
   let declared = 0;
   /** The block maximum of the last compressed block seen: it need not be full. */
   let lastCompressedBlockMax = 0;
-  let at = 0;
-  while (at < bytes.byteLength) {
-    need(at, 4, 'frame magic');
-    const magic = view.getUint32(at, true);
-    if ((magic & 0xfffffff0) === 0x184d2a50) {
-      need(at + 4, 4, 'skippable frame');
-      at += 8 + view.getUint32(at + 4, true);
-      continue;
-    }
-    if (magic !== FRAME_MAGIC) throw corrupt(`not an LZ4 frame (magic ${magic.toString(16)})`);
+  input.walk(FRAME_MAGIC, 'an LZ4', (at) => {
     need(at + 4, 3, 'frame header');
     const flags = bytes[at + 4]!;
     if (flags >> 6 !== 1) throw corrupt(`frame version ${flags >> 6}`);
@@ -88,11 +79,10 @@ export function lz4OutputEstimate(bytes: Uint8Array): { estimate: number; declar
       position += size + (blockChecksums ? 4 : 0);
     }
     if (contentChecksum) position += 4;
-    if (position > bytes.byteLength) throw corrupt('truncated frame end');
     declared += contentSize ?? 0;
     estimate += frameEstimate;
-    at = position;
-  }
+    return position;
+  });
   return { estimate: estimate - lastCompressedBlockMax, declared };
 }
 

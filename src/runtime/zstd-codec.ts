@@ -28,6 +28,7 @@
 import { kMaxLength } from 'node:buffer';
 import zlib from 'node:zlib';
 import { CodecError, lazyCodecPackage } from './codecs-errors.js';
+import { FrameInput } from './frame-input.js';
 
 const FRAME_MAGIC = 0xfd2fb528;
 const BLOCK_MAX_BYTES = 128 * 1024;
@@ -56,26 +57,15 @@ export function zstdOutputEstimate(bytes: Uint8Array): { estimate: number; decla
 /** The estimate (see above), and where each frame that holds data starts and ends (skippable frames left out). */
 function walkFrames(bytes: Uint8Array): { estimate: number; declared: number; frames: [number, number][] } {
   const frames: [number, number][] = [];
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const need = (at: number, length: number, what: string): void => {
-    if (at + length > bytes.byteLength) throw corrupt(`truncated ${what}`);
-  };
+  const input = new FrameInput(bytes, corrupt);
+  const { view } = input;
+  const need = input.need.bind(input);
   if (bytes.byteLength === 0) throw corrupt('no frame');
   let estimate = 0;
   let declared = 0;
   /** The block maximum of the last compressed block seen: it need not be full. */
   let lastCompressedBlockMax = 0;
-  let at = 0;
-  while (at < bytes.byteLength) {
-    need(at, 4, 'frame magic');
-    const magic = view.getUint32(at, true);
-    if ((magic & 0xfffffff0) >>> 0 === 0x184d2a50) {
-      need(at + 4, 4, 'skippable frame');
-      at += 8 + view.getUint32(at + 4, true);
-      if (at > bytes.byteLength) throw corrupt('truncated skippable frame');
-      continue;
-    }
-    if (magic !== FRAME_MAGIC) throw corrupt(`not a zstd frame (magic ${magic.toString(16)})`);
+  input.walk(FRAME_MAGIC, 'a zstd', (at) => {
     need(at + 4, 1, 'frame header');
     const descriptor = bytes[at + 4]!;
     if (descriptor & 0x08) throw corrupt('reserved bit set in the frame header');
@@ -126,8 +116,7 @@ function walkFrames(bytes: Uint8Array): { estimate: number; declared: number; fr
       }
       if (header & 1) break;
     }
-    if (descriptor & 0x04) position += 4; // content checksum
-    if (position > bytes.byteLength) throw corrupt('truncated frame end');
+    if (descriptor & 0x04) position += 4; // content checksum (the walk checks the frame's end)
     if (contentSize !== undefined) {
       if (storedBytes > contentSize || contentSize > storedBytes + compressedBytesMax) {
         throw corrupt(`a frame declares ${contentSize} bytes, its blocks hold ${storedBytes} to ${storedBytes + compressedBytesMax}`);
@@ -136,8 +125,8 @@ function walkFrames(bytes: Uint8Array): { estimate: number; declared: number; fr
     }
     estimate += storedBytes + compressedBytesMax;
     frames.push([at, position]);
-    at = position;
-  }
+    return position;
+  });
   return { estimate: estimate - lastCompressedBlockMax, declared, frames };
 }
 
