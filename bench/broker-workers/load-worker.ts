@@ -473,7 +473,7 @@ async function runProduce(spec: ProduceSpec): Promise<ProduceResult> {
     connection.inFlight.push({ correlationId, sentAt: now() });
     sentBytes += frame.byteLength;
     connection.socket.write(frame);
-    if (!measuring && !stopping && sentBytes >= (spec.warmupWireBytesMax ?? Number.POSITIVE_INFINITY)) startMeasuring();
+    if (sentBytes >= (spec.warmupWireBytesMax ?? Number.POSITIVE_INFINITY)) startMeasuring(); // once: it returns when measuring or stopping
     if (sentBytes >= spec.wireBytesMax && !stopping) {
       stoppedBy = 'bytes';
       finish();
